@@ -1,0 +1,171 @@
+/**
+ * The flow model: what Loupe records about one exchange or one tunnel.
+ *
+ * Glossary
+ * - flow: one recorded unit of traffic. An `HttpFlow` is a request and (maybe) its response; a
+ *   `TunnelFlow` is a connection relayed as raw bytes (a CONNECT tunnel that was not decrypted).
+ * - raw headers: ordered `[name, value]` pairs exactly as received. Case and order are data and
+ *   are never normalised.
+ * - body reference: bodies are not part of a flow; a flow carries a `BodyInfo` whose `bodyId`
+ *   names the bytes in the body store, fetched on demand.
+ * - timings: milliseconds per phase, `-1` where the phase did not happen (HAR's convention).
+ *
+ * Everything here is plain, serializable data: it crosses IPC and WebSocket unchanged.
+ */
+
+export type HeaderPair = [name: string, value: string];
+
+/** Stable error codes. Tests, the UI and HAR comments rely on these strings; never rename one. */
+export const FLOW_ERROR_CODES = [
+  'dns_failed',
+  'connection_refused',
+  'connection_failed',
+  'upstream_timeout',
+  'upstream_reset',
+  'malformed_response',
+  'client_aborted',
+  'bad_request',
+  'upstream_proxy_failed',
+  'tunnel_failed',
+  'internal_error',
+] as const;
+export type FlowErrorCode = (typeof FLOW_ERROR_CODES)[number];
+
+export interface FlowError {
+  code: FlowErrorCode;
+  /** Plain words: what happened and, where it helps, what to do. */
+  message: string;
+  /** Where in the exchange it happened. */
+  phase: 'connect' | 'request' | 'response' | 'tunnel';
+  /** The underlying system or parser code (ECONNRESET, HPE_INVALID_CONSTANT…), for the curious. */
+  detail?: string;
+}
+
+export interface BodyInfo {
+  /** Bytes of the body as sent on the wire (after transfer decoding, before content decoding). */
+  size: number;
+  /** Bytes kept in the body store: min(size, capture cap). */
+  captured: number;
+  /** True when `captured < size` because the capture cap was reached. Forwarding is unaffected. */
+  truncated: boolean;
+  /** Body-store key; absent when the body is empty or capture was off. */
+  bodyId?: string;
+}
+
+export interface FlowTimings {
+  /** Waiting for a pooled connection or a queued pipelined request. */
+  blocked: number;
+  dns: number;
+  connect: number;
+  /** TLS handshake; part of `connect` as HAR defines it. */
+  ssl: number;
+  send: number;
+  wait: number;
+  receive: number;
+}
+
+export interface RequestRecord {
+  method: string;
+  /** Absolute URL as the client meant it (scheme, host, port, path and query). */
+  url: string;
+  /** `HTTP/1.1`, `HTTP/1.0`, later `HTTP/2`. */
+  httpVersion: string;
+  headers: HeaderPair[];
+  trailers: HeaderPair[];
+  body: BodyInfo;
+}
+
+export interface ResponseRecord {
+  status: number;
+  statusText: string;
+  httpVersion: string;
+  headers: HeaderPair[];
+  trailers: HeaderPair[];
+  body: BodyInfo;
+}
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  /** The IP address actually used, when known. */
+  address?: string;
+}
+
+export type FlowState = 'pending' | 'complete' | 'error';
+
+interface FlowBase {
+  id: string;
+  /** Order of arrival, 1-based, per session. */
+  seq: number;
+  /** Wall-clock start, ms since the epoch. */
+  startedAt: number;
+  state: FlowState;
+  client: { address: string; port: number };
+  error?: FlowError;
+  /** Free-form markers set by addons (`loupe-page`, `upstream-proxy`, …). */
+  tags: string[];
+}
+
+export interface HttpFlow extends FlowBase {
+  kind: 'http';
+  request: RequestRecord;
+  response?: ResponseRecord;
+  server?: Endpoint;
+  timings: FlowTimings;
+  connection: {
+    /** Stable id of the client connection, for grouping keep-alive and pipelined requests. */
+    clientConnectionId: string;
+    /** Stable id of the upstream connection; absent when none was made. */
+    upstreamConnectionId?: string;
+    /** True when the upstream connection came from the pool. */
+    reused: boolean;
+  };
+}
+
+export interface TunnelFlow extends FlowBase {
+  kind: 'tunnel';
+  /** What the client asked for in CONNECT. */
+  target: Endpoint;
+  /** What the first client bytes looked like: TLS that was not decrypted, or something else. */
+  protocol: 'tls' | 'unknown';
+  bytesUp: number;
+  bytesDown: number;
+  durationMs: number;
+  /** Why the tunnel was not decrypted, in words (e.g. "HTTPS interception is not enabled"). */
+  reason?: string;
+}
+
+export type Flow = HttpFlow | TunnelFlow;
+
+/** Timings of a flow where no phase has happened yet. */
+export function emptyTimings(): FlowTimings {
+  return { blocked: -1, dns: -1, connect: -1, ssl: -1, send: -1, wait: -1, receive: -1 };
+}
+
+export function emptyBody(): BodyInfo {
+  return { size: 0, captured: 0, truncated: false };
+}
+
+/** First value of a header, case-insensitively, or undefined. */
+export function headerValue(headers: readonly HeaderPair[], name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const [n, v] of headers) if (n.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+/** Every value of a header, case-insensitively, in order. */
+export function headerValues(headers: readonly HeaderPair[], name: string): string[] {
+  const lower = name.toLowerCase();
+  const out: string[] = [];
+  for (const [n, v] of headers) if (n.toLowerCase() === lower) out.push(v);
+  return out;
+}
+
+/** Total duration of an HTTP flow in ms from its timings, ignoring phases that did not happen. */
+export function totalTime(t: FlowTimings): number {
+  let sum = 0;
+  for (const key of ['blocked', 'dns', 'connect', 'send', 'wait', 'receive'] as const) {
+    if (t[key] > 0) sum += t[key];
+  }
+  return sum;
+}

@@ -1,0 +1,33 @@
+/** What every part of the engine needs to handle a connection: shared, read-only per process. */
+import type { Hooks } from './hooks';
+import type { Upstream } from './upstream';
+
+export interface EngineOptions {
+  /** Idle time (no bytes either way) after which an upstream exchange fails with 504. */
+  upstreamTimeoutMs: number;
+  /** Time a new connection may take to send its first bytes or complete its request head. */
+  headersTimeoutMs: number;
+  /** Largest request head accepted; larger gets 431. */
+  maxHeaderSize: number;
+}
+
+export interface CaForPage {
+  certPem: string;
+  certDer: Buffer;
+  /** Shown on the page so the user can compare before trusting. */
+  fingerprint256: string;
+}
+
+export interface EngineContext {
+  hooks: Hooks;
+  upstream: Upstream;
+  options: EngineOptions;
+  /** True when host:port is this proxy itself (or the magic host `loupe.local`). */
+  isSelf(host: string, port: number): boolean;
+  /** The CA certificate offered on the `loupe.local` page, when one is loaded. */
+  ca?: CaForPage;
+  /** A new id for a flow (exchange or tunnel). */
+  newId(): string;
+  /** A stable id for a client socket. */
+  clientConnectionId(socket: import('node:net').Socket): string;
+}

@@ -1,0 +1,84 @@
+/**
+ * Turns socket, DNS and parser failures into flow errors with stable codes and plain words, and
+ * into the short explanatory response a client gets instead.
+ */
+import type { FlowError, FlowErrorCode } from '../../src-common/flow';
+
+interface SystemError extends Error {
+  code?: string;
+  hostname?: string;
+  address?: string;
+  port?: number;
+  reason?: string;
+}
+
+/** Builds a FlowError for a failure while connecting to or talking with `target`. */
+export function upstreamError(
+  err: unknown,
+  target: string,
+  phase: FlowError['phase'],
+  via?: string,
+): FlowError {
+  const e = err as SystemError;
+  const code = e?.code ?? '';
+  const where = via ? `${target} (through the upstream proxy ${via})` : target;
+  const make = (c: FlowErrorCode, message: string): FlowError => ({
+    code: c,
+    message,
+    phase,
+    ...(code ? { detail: code } : {}),
+  });
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EAI_NODATA':
+      return make(
+        'dns_failed',
+        `The name ${e.hostname ?? target} could not be resolved. Check the spelling, your DNS or VPN, or map it with --resolve.`,
+      );
+    case 'ECONNREFUSED':
+      return make(
+        'connection_refused',
+        `${where} refused the connection: nothing is listening on that port.`,
+      );
+    case 'ETIMEDOUT':
+    case 'UPSTREAM_TIMEOUT':
+      return make('upstream_timeout', `${where} did not answer in time.`);
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return phase === 'connect'
+        ? make('connection_failed', `${where} closed the connection before it was established.`)
+        : make(
+            'upstream_reset',
+            `${where} reset the connection${phase === 'response' ? ' in the middle of the response' : ''}.`,
+          );
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+      return make('connection_failed', `${where} cannot be reached from this machine (${code}).`);
+    case 'UPSTREAM_PROXY_FAILED':
+      return make('upstream_proxy_failed', e.message);
+    default:
+      if (code.startsWith('HPE_')) {
+        return make(
+          'malformed_response',
+          `${where} sent a response that is not valid HTTP/1.1 (${e.reason ?? code}).`,
+        );
+      }
+      return make(
+        phase === 'connect' ? 'connection_failed' : 'upstream_reset',
+        `The connection to ${where} failed: ${e?.message ?? String(err)}.`,
+      );
+  }
+}
+
+/** The HTTP status the client receives for a flow error that happened before any response. */
+export function statusFor(error: FlowError): number {
+  return error.code === 'upstream_timeout' ? 504 : error.code === 'bad_request' ? 400 : 502;
+}
+
+/** A short plain-text body explaining a failure to whoever reads the client's output. */
+export function errorBody(error: FlowError): string {
+  return `Loupe could not complete this request.\n\n${error.message}\n\n(error code: ${error.code})\n`;
+}

@@ -1,0 +1,79 @@
+/**
+ * Raw header handling. Node gives headers as a flat `[name, value, name, value…]` array in
+ * arrival order with their original case; we keep them that way and drop only what is
+ * hop-by-hop (RFC 9110 §7.6.1), including every header named in `Connection`.
+ */
+import type { HeaderPair } from '../../src-common/flow';
+
+/** Headers that describe one connection, never the message. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'proxy-connection',
+  'keep-alive',
+  'te',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
+
+export function toPairs(raw: readonly string[]): HeaderPair[] {
+  const out: HeaderPair[] = new Array(raw.length >> 1);
+  for (let i = 0, j = 0; i < raw.length; i += 2, j++) out[j] = [raw[i]!, raw[i + 1]!];
+  return out;
+}
+
+export function toFlat(pairs: readonly HeaderPair[]): string[] {
+  const out: string[] = new Array(pairs.length * 2);
+  for (let i = 0; i < pairs.length; i++) {
+    out[2 * i] = pairs[i]![0];
+    out[2 * i + 1] = pairs[i]![1];
+  }
+  return out;
+}
+
+export interface ForwardOptions {
+  /** Keep `Upgrade` and a `Connection: upgrade` (for protocol upgrades such as WebSocket). */
+  keepUpgrade?: boolean;
+  /** Drop `Transfer-Encoding` (the next hop is HTTP/1.0, which has no chunked framing). */
+  dropTransferEncoding?: boolean;
+}
+
+/**
+ * The headers to forward: everything except hop-by-hop headers and those the `Connection`
+ * header names. Order and case are kept.
+ */
+export function forwardHeaders(pairs: readonly HeaderPair[], opts: ForwardOptions = {}): HeaderPair[] {
+  let named: Set<string> | undefined;
+  for (const [name, value] of pairs) {
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      for (const token of value.split(',')) {
+        const t = token.trim().toLowerCase();
+        if (t) (named ??= new Set()).add(t);
+      }
+    }
+  }
+  const out: HeaderPair[] = [];
+  let hasConnectionUpgrade = false;
+  for (const pair of pairs) {
+    const lower = pair[0].toLowerCase();
+    if (opts.keepUpgrade && lower === 'upgrade') {
+      out.push(pair);
+      continue;
+    }
+    if (opts.keepUpgrade && lower === 'connection' && /\bupgrade\b/i.test(pair[1])) {
+      if (!hasConnectionUpgrade) out.push([pair[0], 'Upgrade']);
+      hasConnectionUpgrade = true;
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower)) continue;
+    if (named?.has(lower) && !(opts.keepUpgrade && lower === 'upgrade')) continue;
+    if (opts.dropTransferEncoding && lower === 'transfer-encoding') continue;
+    out.push(pair);
+  }
+  return out;
+}
+
+export function hasHeader(pairs: readonly HeaderPair[], name: string): boolean {
+  for (const [n] of pairs) if (n.toLowerCase() === name) return true;
+  return false;
+}

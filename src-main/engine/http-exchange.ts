@@ -1,0 +1,230 @@
+/**
+ * Forwards one HTTP/1.x request to its upstream and the response back, streaming both bodies,
+ * keeping header case and order, and reporting every step on the hooks. One exchange failing
+ * never affects another: every error ends in a flow error and, where the client can still be
+ * answered, a 502/504 with words.
+ */
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { FlowError } from '../../src-common/flow';
+import { errorBody, statusFor, upstreamError } from './errors';
+import { forwardHeaders, toFlat, toPairs } from './headers';
+import type { Exchange } from './hooks';
+import type { EngineContext } from './context';
+import { bareHost } from './upstream';
+
+/** Per-exchange bookkeeping that never leaves the engine. */
+interface Clock {
+  t0: number;
+  request?: number;
+  socket?: number;
+  lookup?: number;
+  connect?: number;
+  sent?: number;
+  firstByte?: number;
+}
+
+const ms = (a: number | undefined, b: number | undefined): number =>
+  a === undefined || b === undefined ? -1 : Math.max(0, Math.round((b - a) * 1000) / 1000);
+
+/**
+ * Handles a request in absolute form (`GET http://host/path HTTP/1.1`) that is to be forwarded.
+ * `target` is the parsed absolute URL.
+ */
+export function forward(
+  ctx: EngineContext,
+  ex: Exchange,
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: URL,
+): void {
+  const clock: Clock = { t0: performance.now() };
+  let done = false;
+
+  const finish = (error?: FlowError): void => {
+    if (done) return;
+    done = true;
+    setTimings(ex, clock, performance.now());
+    if (error) {
+      ex.error = error;
+      ctx.hooks.emit('error', ex);
+    } else {
+      ctx.hooks.emit('response', ex);
+    }
+  };
+
+  const fail = (error: FlowError): void => {
+    if (done) return;
+    if (!res.headersSent) {
+      const body = errorBody(error);
+      res.writeHead(statusFor(error), {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+        'X-Loupe-Error': error.code,
+      });
+      res.end(body);
+      // The rest of the request body, if any, is read and dropped so the connection stays usable.
+      req.resume();
+    } else {
+      // The client already has part of the response: cut its connection so it sees the truncation.
+      res.destroy();
+    }
+    finish(error);
+  };
+
+  const start = (): void => {
+    const opts = ctx.upstream.requestOptions(target, ex.request.method);
+    const via = opts.via;
+    delete opts.via;
+    const targetName = target.host;
+    if (via) ex.tags.push('upstream-proxy');
+    const headers = forwardHeaders(ex.request.headers);
+    if (via?.authorization) headers.push(['Proxy-Authorization', via.authorization]);
+    ex.server = { host: bareHost(target.hostname), port: target.port ? Number(target.port) : 80 };
+
+    clock.request = performance.now();
+    let upReq: http.ClientRequest;
+    try {
+      upReq = http.request({ ...opts, headers: toFlat(headers) as unknown as http.OutgoingHttpHeaders });
+    } catch (err) {
+      // Node validates header names and values synchronously; a client can send values it rejects.
+      fail({
+        code: 'bad_request',
+        message: `The request cannot be forwarded: ${(err as Error).message}.`,
+        phase: 'request',
+      });
+      return;
+    }
+    upReq.setTimeout(ctx.options.upstreamTimeoutMs, () => {
+      upReq.destroy(Object.assign(new Error('timed out'), { code: 'UPSTREAM_TIMEOUT' }));
+    });
+
+    upReq.once('socket', (socket) => {
+      clock.socket = performance.now();
+      ex.reused = upReq.reusedSocket;
+      ex.upstreamConnectionId = ctx.upstream.connectionId(socket);
+      if (socket.remoteAddress) ex.server = { ...ex.server!, address: socket.remoteAddress };
+      if (!upReq.reusedSocket) {
+        socket.once('lookup', () => (clock.lookup = performance.now()));
+        socket.once('connect', () => {
+          clock.connect = performance.now();
+          if (socket.remoteAddress) ex.server = { ...ex.server!, address: socket.remoteAddress };
+        });
+      }
+    });
+    upReq.once('finish', () => (clock.sent = performance.now()));
+    upReq.on('continue', () => {
+      if (!res.headersSent) res.writeContinue();
+    });
+    upReq.once('error', (err) => {
+      const connected = clock.connect !== undefined || ex.reused;
+      const phase = clock.firstByte !== undefined ? 'response' : connected ? 'request' : 'connect';
+      fail(upstreamError(err, targetName, phase, via?.display));
+    });
+    upReq.once('response', (upRes) => onResponse(upRes));
+
+    // Request body: stream with backpressure; report each chunk.
+    const tapRequest = ctx.hooks.has('requestBody');
+    req.on('data', (chunk: Buffer) => {
+      ex.request.bodySize += chunk.length;
+      if (tapRequest) ctx.hooks.emit('requestBody', ex, chunk);
+      if (!upReq.write(chunk)) {
+        req.pause();
+        upReq.once('drain', () => req.resume());
+      }
+    });
+    req.once('end', () => {
+      if (req.rawTrailers.length) {
+        ex.request.trailers = toPairs(req.rawTrailers);
+        upReq.addTrailers(ex.request.trailers);
+      }
+      ctx.hooks.emit('request', ex);
+      upReq.end();
+    });
+
+    res.once('close', () => {
+      if (!res.writableFinished && !done) {
+        upReq.destroy();
+        finish({
+          code: 'client_aborted',
+          message: 'The client closed the connection before the exchange finished.',
+          phase: clock.firstByte !== undefined ? 'response' : 'request',
+        });
+      }
+    });
+
+    const onResponse = (upRes: IncomingMessage): void => {
+      clock.firstByte = performance.now();
+      ex.response = {
+        status: upRes.statusCode ?? 0,
+        statusText: upRes.statusMessage ?? '',
+        httpVersion: `HTTP/${upRes.httpVersion}`,
+        headers: toPairs(upRes.rawHeaders),
+        trailers: [],
+        bodySize: 0,
+      };
+      const paused = ctx.hooks.emitPausable('responseHeaders', ex);
+      if (paused) {
+        upRes.pause();
+        paused.then(() => relayResponse(upRes), (err: unknown) => fail(upstreamError(err, targetName, 'response')));
+      } else {
+        relayResponse(upRes);
+      }
+    };
+
+    const relayResponse = (upRes: IncomingMessage): void => {
+      if (done) {
+        upRes.destroy();
+        return;
+      }
+      const response = ex.response!;
+      const headers = forwardHeaders(response.headers, { dropTransferEncoding: req.httpVersion === '1.0' });
+      res.writeHead(response.status, response.statusText, toFlat(headers));
+      const tapResponse = ctx.hooks.has('responseBody');
+      upRes.on('data', (chunk: Buffer) => {
+        response.bodySize += chunk.length;
+        if (tapResponse) ctx.hooks.emit('responseBody', ex, chunk);
+        if (!res.write(chunk)) {
+          upRes.pause();
+          res.once('drain', () => upRes.resume());
+        }
+      });
+      upRes.once('end', () => {
+        if (upRes.rawTrailers.length) {
+          response.trailers = toPairs(upRes.rawTrailers);
+          res.addTrailers(response.trailers);
+        }
+        res.end();
+        finish();
+      });
+      upRes.once('close', () => {
+        if (!upRes.complete) {
+          fail(upstreamError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), targetName, 'response', via?.display));
+        }
+      });
+      upRes.resume();
+    };
+  };
+
+  const paused = ctx.hooks.emitPausable('requestHeaders', ex);
+  if (paused) {
+    req.pause();
+    paused.then(start, (err: unknown) => fail(upstreamError(err, target.host, 'request')));
+  } else {
+    start();
+  }
+}
+
+function setTimings(ex: Exchange, c: Clock, end: number): void {
+  const connectStart = c.lookup ?? c.socket;
+  ex.timings = {
+    blocked: ms(c.request, c.socket),
+    dns: ms(c.socket, c.lookup),
+    connect: c.connect === undefined ? -1 : ms(connectStart, c.connect),
+    ssl: -1,
+    send: ms(c.connect ?? c.socket, c.sent ?? c.firstByte),
+    wait: ms(c.sent ?? c.connect ?? c.socket, c.firstByte),
+    receive: ms(c.firstByte, end),
+  };
+}

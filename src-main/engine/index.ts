@@ -1,0 +1,87 @@
+/**
+ * The engine's public face: start a proxy, subscribe to its hooks, close it. Runs on plain Node;
+ * nothing here knows of flows, UI or Electron.
+ */
+import type { CaForPage, EngineOptions } from './context';
+import { Hooks } from './hooks';
+import { ProxyServer } from './proxy-server';
+import { Upstream, parseUpstreamProxy } from './upstream';
+
+export { Hooks } from './hooks';
+export type { Exchange, Tunnel, HookHandlers, HookName } from './hooks';
+export type { CaForPage } from './context';
+export { parseUpstreamProxy } from './upstream';
+
+export interface ProxyOptions {
+  /** Address to listen on; loopback unless the user asks otherwise. */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. */
+  port?: number;
+  hooks?: Hooks;
+  /** `--resolve HOST=ADDR`: connect HOST to ADDR instead of resolving it. */
+  resolve?: Iterable<[string, string]>;
+  /** `--upstream-proxy URL`: chain through another proxy. */
+  upstreamProxy?: string;
+  /** Hosts that bypass the upstream proxy. */
+  noProxy?: (host: string, port: number) => boolean;
+  /** Extra trusted roots (PEM) for TLS to an upstream proxy; added to Node's and the OS's. */
+  trustedCa?: string[];
+  /** Offered on the `loupe.local` page. */
+  ca?: CaForPage;
+  upstreamTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  maxHeaderSize?: number;
+}
+
+export interface RunningProxy {
+  readonly host: string;
+  readonly port: number;
+  /** `http://HOST:PORT`, IPv6 in brackets. */
+  readonly url: string;
+  readonly hooks: Hooks;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  upstreamTimeoutMs: 120_000,
+  headersTimeoutMs: 30_000,
+  maxHeaderSize: 64 * 1024,
+};
+
+/** Starts a proxy. Rejects with a plain-words Error on a bad option or a port in use. */
+export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy> {
+  const host = opts.host ?? '127.0.0.1';
+  const hooks = opts.hooks ?? new Hooks();
+  const upstreamProxy = opts.upstreamProxy ? parseUpstreamProxy(opts.upstreamProxy) : undefined;
+  const resolve = new Map<string, string>();
+  for (const [name, addr] of opts.resolve ?? []) resolve.set(name.toLowerCase().replace(/\.$/, ''), addr);
+  const upstream = new Upstream({
+    resolve,
+    ...(upstreamProxy ? { upstreamProxy } : {}),
+    ...(opts.noProxy ? { noProxy: opts.noProxy } : {}),
+    ...(opts.trustedCa ? { ca: opts.trustedCa } : {}),
+  });
+  const server = new ProxyServer({
+    hooks,
+    upstream,
+    options: {
+      upstreamTimeoutMs: opts.upstreamTimeoutMs ?? DEFAULT_ENGINE_OPTIONS.upstreamTimeoutMs,
+      headersTimeoutMs: opts.headersTimeoutMs ?? DEFAULT_ENGINE_OPTIONS.headersTimeoutMs,
+      maxHeaderSize: opts.maxHeaderSize ?? DEFAULT_ENGINE_OPTIONS.maxHeaderSize,
+    },
+    ...(opts.ca ? { ca: opts.ca } : {}),
+  });
+  const bound = await server.listen(host, opts.port ?? 0);
+  if (upstreamProxy && server.ctx.isSelf(upstreamProxy.host, upstreamProxy.port)) {
+    await server.close();
+    throw new Error(`The upstream proxy ${upstreamProxy.display} is this Loupe itself; chaining to it would loop.`);
+  }
+  const urlHost = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+  return {
+    host: bound.host,
+    port: bound.port,
+    url: `http://${urlHost}:${bound.port}`,
+    hooks,
+    close: () => server.close(),
+  };
+}

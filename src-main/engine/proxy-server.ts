@@ -1,0 +1,352 @@
+/**
+ * The listener: one port for HTTP/1.x proxy requests and CONNECT. Each new connection's first
+ * bytes are sniffed before any parser sees them (TLS arriving directly on the port is the HTTPS
+ * issue's; everything else goes to Node's strict HTTP/1 parser, which answers smuggling-prone
+ * framing, bare LF and obsolete folding with 400 and an oversized head with 431).
+ */
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import net from 'node:net';
+import type { Socket } from 'node:net';
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { emptyTimings } from '../../src-common/flow';
+import type { FlowError } from '../../src-common/flow';
+import type { EngineContext } from './context';
+import { toPairs } from './headers';
+import type { Exchange } from './hooks';
+import { forward } from './http-exchange';
+import { localPage, MAGIC_HOST, type LocalResponse } from './local-page';
+import { handleConnect } from './tunnel';
+import { handleUpgrade } from './upgrade';
+import { bareHost } from './upstream';
+
+type ContextBase = Omit<EngineContext, 'isSelf' | 'newId' | 'clientConnectionId'>;
+
+export class ProxyServer {
+  readonly ctx: EngineContext;
+  private readonly net: net.Server;
+  private readonly http: http.Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly clientIds = new WeakMap<Socket, string>();
+  private nextClientId = 1;
+  private selfHosts = new Set<string>();
+  private port = 0;
+
+  constructor(base: ContextBase) {
+    this.ctx = {
+      ...base,
+      isSelf: (host, port) => this.isSelf(host, port),
+      newId: () => randomUUID(),
+      clientConnectionId: (socket) => this.clientId(socket),
+    };
+    this.http = http.createServer({
+      maxHeaderSize: base.options.maxHeaderSize,
+      headersTimeout: base.options.headersTimeoutMs,
+      // Uploads may legitimately take long; only the head has a deadline.
+      requestTimeout: 0,
+      keepAliveTimeout: 30_000,
+      noDelay: true,
+    });
+    this.http.on('request', (req, res) => this.onRequest(req, res));
+    this.http.on('checkContinue', (req, res) => this.onRequest(req, res));
+    this.http.on('connect', (req, socket, head) =>
+      handleConnect(this.ctx, req, socket as Socket, head, (s) => this.accept(s)),
+    );
+    this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as Socket, head));
+    this.http.on('clientError', (err, socket) => this.onClientError(err, socket as Socket));
+    // Half-open sockets, as Node's own http.Server uses: the HTTP layer decides what a client's
+    // FIN means, and a tunnel keeps relaying the other direction after one side has finished.
+    this.net = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+  }
+
+  /** Starts listening; rejects with a plain-words error when the port is taken. */
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') {
+          reject(new Error(`Port ${port} on ${host} is already in use. Choose another with --port, or --port 0 for a free one.`));
+        } else if (err.code === 'EACCES') {
+          reject(new Error(`Not allowed to listen on ${host}:${port}; ports below 1024 need privileges. Choose another with --port.`));
+        } else if (err.code === 'EADDRNOTAVAIL') {
+          reject(new Error(`${host} is not an address of this machine; choose another with --host.`));
+        } else {
+          reject(err);
+        }
+      };
+      this.net.once('error', onError);
+      this.net.listen({ host, port }, () => {
+        this.net.removeListener('error', onError);
+        const addr = this.net.address() as net.AddressInfo;
+        this.port = addr.port;
+        this.selfHosts = selfHostsFor(host);
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  /** Stops listening and closes every client connection. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.net.close(() => resolve());
+      for (const socket of this.sockets) socket.destroy();
+      this.ctx.upstream.destroy();
+    });
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    // A connection that never says anything is closed once the head deadline passes.
+    socket.setTimeout(this.ctx.options.headersTimeoutMs, () => socket.destroy());
+    const silent = (): void => void socket.destroy();
+    socket.once('end', silent);
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.setTimeout(0);
+      socket.removeListener('end', silent);
+      socket.unshift(chunk);
+      if (chunk[0] === 0x16) {
+        // TLS straight to the proxy port: interception arrives with the HTTPS issue.
+        socket.destroy();
+        return;
+      }
+      this.http.emit('connection', socket);
+      socket.resume();
+    });
+  }
+
+  private clientId(socket: Socket): string {
+    let id = this.clientIds.get(socket);
+    if (!id) {
+      id = `c${this.nextClientId++}`;
+      this.clientIds.set(socket, id);
+    }
+    return id;
+  }
+
+  private isSelf(host: string, port: number): boolean {
+    const h = bareHost(host).toLowerCase().replace(/\.$/, '');
+    if (h === MAGIC_HOST) return true;
+    return port === this.port && (this.selfHosts.has(h) || isLoopback(h));
+  }
+
+  private newExchange(req: IncomingMessage, url: string): Exchange {
+    const socket = req.socket;
+    return {
+      id: this.ctx.newId(),
+      startedAt: Date.now(),
+      client: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+      clientConnectionId: this.clientId(socket),
+      request: {
+        method: req.method ?? 'GET',
+        url,
+        httpVersion: `HTTP/${req.httpVersion}`,
+        headers: toPairs(req.rawHeaders),
+        trailers: [],
+        bodySize: 0,
+      },
+      timings: emptyTimings(),
+      reused: false,
+      tags: [],
+    };
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // A proxy passes the origin's Date (or its absence) through; it does not invent one.
+    res.sendDate = false;
+    const raw = req.url ?? '/';
+    if (raw.startsWith('/')) {
+      // Origin form: addressed to us as a web server, not as a proxy.
+      const hostHeader = req.headers.host ?? '';
+      const url = `http://${hostHeader || 'unknown'}${raw}`;
+      const ex = this.newExchange(req, url);
+      const [host, port] = splitHostHeader(hostHeader);
+      if (hostHeader && this.isSelf(host, port ?? 80)) {
+        ex.tags.push('loupe-page');
+        this.answerLocally(ex, req, res, localPage(ex.request.method, raw, this.ctx.ca));
+      } else {
+        const text = `Loupe is a proxy. Configure your client to use http://127.0.0.1:${this.port} as its HTTP proxy (for example curl -x http://127.0.0.1:${this.port} URL), or open http://${MAGIC_HOST}/ through it.\n`;
+        this.answerLocally(ex, req, res, plain(400, 'Bad Request', text), {
+          code: 'bad_request',
+          message: 'The request was sent to Loupe as if it were the web server (no absolute URL); a proxy needs the full URL.',
+          phase: 'request',
+        });
+      }
+      return;
+    }
+    let target: URL | undefined;
+    try {
+      target = new URL(raw);
+    } catch {
+      target = undefined;
+    }
+    const ex = this.newExchange(req, target?.href ?? raw);
+    if (!target || target.protocol !== 'http:' || !target.hostname) {
+      const why = target ? `Loupe forwards http:// URLs; '${target.protocol}' requests need CONNECT.` : `'${raw}' is not a URL Loupe can forward.`;
+      this.answerLocally(ex, req, res, plain(400, 'Bad Request', `${why}\n`), { code: 'bad_request', message: why, phase: 'request' });
+      return;
+    }
+    if (this.isSelf(target.hostname, target.port ? Number(target.port) : 80)) {
+      ex.tags.push('loupe-page');
+      this.answerLocally(ex, req, res, localPage(ex.request.method, target.pathname + target.search, this.ctx.ca));
+      return;
+    }
+    forward(this.ctx, ex, req, res, target);
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    let target: URL | undefined;
+    try {
+      target = new URL(req.url ?? '');
+    } catch {
+      target = undefined;
+    }
+    if (!target || target.protocol !== 'http:' || this.isSelf(target.hostname, target.port ? Number(target.port) : 80)) {
+      const body = 'Loupe relays protocol upgrades only for absolute http:// URLs of other hosts.\n';
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
+    const ex = this.newExchange(req, target.href);
+    const run = (): void => handleUpgrade(this.ctx, ex, req, socket, head, target);
+    const paused = this.ctx.hooks.emitPausable('requestHeaders', ex);
+    if (paused) void paused.then(run);
+    else run();
+  }
+
+  /** Answers without any upstream, reporting the exchange on the hooks like a forwarded one. */
+  private answerLocally(ex: Exchange, req: IncomingMessage, res: ServerResponse, local: LocalResponse, error?: FlowError): void {
+    const hooks = this.ctx.hooks;
+    const run = (): void => {
+      req.on('data', (chunk: Buffer) => {
+        ex.request.bodySize += chunk.length;
+        hooks.emit('requestBody', ex, chunk);
+      });
+      req.once('end', () => {
+        hooks.emit('request', ex);
+        ex.response = {
+          status: local.status,
+          statusText: local.statusText,
+          httpVersion: 'HTTP/1.1',
+          headers: local.headers,
+          trailers: [],
+          bodySize: ex.request.method === 'HEAD' ? 0 : local.body.length,
+        };
+        const respond = (): void => {
+          res.writeHead(local.status, local.statusText, local.headers.flat());
+          res.end(local.body);
+          if (ex.response!.bodySize) hooks.emit('responseBody', ex, local.body);
+          if (error) {
+            ex.error = error;
+            hooks.emit('error', ex);
+          } else {
+            hooks.emit('response', ex);
+          }
+        };
+        const paused = hooks.emitPausable('responseHeaders', ex);
+        if (paused) void paused.then(respond);
+        else respond();
+      });
+    };
+    const paused = hooks.emitPausable('requestHeaders', ex);
+    if (paused) void paused.then(run);
+    else run();
+  }
+
+  private onClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer; reason?: string }, socket: Socket): void {
+    const code = err.code ?? '';
+    if (code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADER_TIMEOUT') {
+      socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const tooLarge = code === 'HPE_HEADER_OVERFLOW';
+    const message = describeParseError(code, err.reason, this.ctx.options.maxHeaderSize);
+    const first = err.rawPacket?.subarray(0, 2048).toString('latin1').split(/\r?\n/, 1)[0] ?? '';
+    const m = /^([A-Z][A-Z0-9_-]{0,31}) (\S{1,2000}) HTTP\/\d\.\d$/.exec(first);
+    const ex: Exchange = {
+      id: this.ctx.newId(),
+      startedAt: Date.now(),
+      client: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+      clientConnectionId: this.clientId(socket),
+      request: { method: m?.[1] ?? '-', url: m?.[2] ?? '', httpVersion: 'HTTP/1.1', headers: [], trailers: [], bodySize: 0 },
+      timings: emptyTimings(),
+      reused: false,
+      tags: ['rejected'],
+      error: { code: 'bad_request', message, phase: 'request', ...(code ? { detail: code } : {}) },
+    };
+    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const body = `${message}\n`;
+    socket.end(
+      `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    this.ctx.hooks.emit('error', ex);
+  }
+}
+
+function plain(status: number, statusText: string, text: string): LocalResponse {
+  const body = Buffer.from(text);
+  return {
+    status,
+    statusText,
+    headers: [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Content-Length', String(body.length)],
+    ],
+    body,
+  };
+}
+
+/** Words for the parser errors a client can provoke. */
+function describeParseError(code: string, reason: string | undefined, maxHeaderSize: number): string {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return `The request's header section is larger than ${Math.round(maxHeaderSize / 1024)} KiB; Loupe refused it.`;
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return 'The request has both Content-Length and Transfer-Encoding. Loupe refuses it rather than guess which one the server would obey (request smuggling).';
+    case 'HPE_INVALID_CONTENT_LENGTH':
+      return 'The request has an invalid Content-Length, or several that disagree; Loupe refused it.';
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      return 'The request has a Transfer-Encoding that does not end in chunked; Loupe refused it.';
+    case 'HPE_LF_EXPECTED':
+    case 'HPE_CR_EXPECTED':
+    case 'HPE_STRICT':
+      return 'The request ends its lines with a bare LF instead of CRLF; Loupe refused it.';
+    case 'HPE_INVALID_HEADER_TOKEN':
+      return 'The request has a malformed header line (an invalid character, or an obsolete folded continuation line); Loupe refused it.';
+    case 'HPE_INVALID_VERSION':
+      return reason?.includes('CRLF')
+        ? 'The request ends its lines with a bare LF instead of CRLF; Loupe refused it.'
+        : 'The request line does not end in a valid HTTP version (HTTP/1.0 or HTTP/1.1); Loupe refused it.';
+    case 'HPE_INVALID_METHOD':
+      return 'The connection did not start with an HTTP request; Loupe refused it.';
+    default:
+      return `The request is not valid HTTP/1.1 (${reason ?? code}); Loupe refused it.`;
+  }
+}
+
+function splitHostHeader(value: string): [string, number | undefined] {
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(value.trim());
+  if (!m) return [value, undefined];
+  return [m[1]!, m[2] ? Number(m[2]) : undefined];
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The names this machine answers to on the listening address. */
+function selfHostsFor(listenHost: string): Set<string> {
+  const hosts = new Set<string>([bareHost(listenHost).toLowerCase()]);
+  if (listenHost === '0.0.0.0' || listenHost === '::') {
+    hosts.add(os.hostname().toLowerCase());
+    for (const list of Object.values(os.networkInterfaces())) {
+      for (const info of list ?? []) hosts.add(info.address.toLowerCase());
+    }
+  }
+  return hosts;
+}

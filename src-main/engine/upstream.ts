@@ -1,0 +1,230 @@
+/**
+ * Everything about reaching the next hop: name resolution (OS resolver, with `--resolve`
+ * overrides), the keep-alive connection pool, chaining through an upstream proxy (HTTP or HTTPS)
+ * with a no-proxy predicate, and raw TCP connections for tunnels.
+ */
+import dns from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { Socket } from 'node:net';
+
+export type LookupFn = NonNullable<net.TcpSocketConnectOpts['lookup']>;
+
+export interface UpstreamProxy {
+  url: URL;
+  host: string;
+  port: number;
+  secure: boolean;
+  /** Value of `Proxy-Authorization` when the URL carries credentials. */
+  authorization?: string;
+  /** The URL without credentials, safe to show. */
+  display: string;
+}
+
+export interface UpstreamConfig {
+  /** Lower-case host name → address (or another host name) to connect to instead. */
+  resolve: ReadonlyMap<string, string>;
+  upstreamProxy?: UpstreamProxy;
+  /** Hosts that go direct even when an upstream proxy is set. */
+  noProxy?: (host: string, port: number) => boolean;
+  /** Trusted roots for TLS to an HTTPS upstream proxy; undefined means Node's defaults. */
+  ca?: string[];
+}
+
+/** Parses `--upstream-proxy`; throws an Error whose message says what is wrong. */
+export function parseUpstreamProxy(text: string): UpstreamProxy {
+  let url: URL;
+  try {
+    url = new URL(text.includes('://') ? text : `http://${text}`);
+  } catch {
+    throw new Error(`'${text}' is not a proxy URL; write it like http://HOST:PORT`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`'${text}': the upstream proxy must be http:// or https://`);
+  }
+  if (url.pathname !== '/' || url.search || url.hash) {
+    throw new Error(`'${text}': an upstream proxy URL has no path`);
+  }
+  const secure = url.protocol === 'https:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port ? Number(url.port) : secure ? 443 : 80;
+  const user = decodeURIComponent(url.username);
+  const pass = decodeURIComponent(url.password);
+  const authorization =
+    user || pass ? `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` : undefined;
+  const display = `${url.protocol}//${url.host}`;
+  return { url, host, port, secure, display, ...(authorization ? { authorization } : {}) };
+}
+
+/** Strips the brackets of an IPv6 literal as URLs write it. */
+export function bareHost(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+export class Upstream {
+  readonly lookup: LookupFn;
+  private readonly agent: http.Agent;
+  private readonly proxyAgent?: http.Agent;
+  private readonly ids = new WeakMap<Socket, string>();
+  private nextId = 1;
+
+  constructor(private readonly config: UpstreamConfig) {
+    this.lookup = makeLookup(config.resolve);
+    const poolOptions = {
+      keepAlive: true,
+      keepAliveMsecs: 1000,
+      maxFreeSockets: 256,
+      scheduling: 'lifo' as const,
+      noDelay: true,
+    };
+    this.agent = new http.Agent(poolOptions);
+    const proxy = config.upstreamProxy;
+    if (proxy) {
+      this.proxyAgent = proxy.secure
+        ? new https.Agent({ ...poolOptions, ...(config.ca ? { ca: config.ca } : {}) })
+        : new http.Agent(poolOptions);
+    }
+  }
+
+  /** The upstream proxy to use for host:port, or undefined to go direct. */
+  proxyFor(host: string, port: number): UpstreamProxy | undefined {
+    const proxy = this.config.upstreamProxy;
+    if (!proxy) return undefined;
+    return this.config.noProxy?.(host, port) ? undefined : proxy;
+  }
+
+  /**
+   * Options for `http.request` to reach an absolute http:// URL, directly or through the
+   * upstream proxy (absolute-form request line, as RFC 9112 §3.2.2 requires for proxies).
+   */
+  requestOptions(target: URL, method: string): http.RequestOptions & { via?: UpstreamProxy } {
+    const host = bareHost(target.hostname);
+    const port = target.port ? Number(target.port) : 80;
+    const proxy = this.proxyFor(host, port);
+    if (proxy) {
+      return {
+        agent: this.proxyAgent,
+        host: proxy.host,
+        port: proxy.port,
+        method,
+        path: target.href,
+        lookup: this.lookup,
+        setHost: false,
+        ...(proxy.secure ? { servername: net.isIP(proxy.host) ? undefined : proxy.host } : {}),
+        via: proxy,
+      };
+    }
+    return {
+      agent: this.agent,
+      host,
+      port,
+      method,
+      path: target.pathname + target.search,
+      lookup: this.lookup,
+      setHost: false,
+    };
+  }
+
+  /** A stable id for an upstream socket, for HAR's `connection` and reuse display. */
+  connectionId(socket: Socket): string {
+    let id = this.ids.get(socket);
+    if (!id) {
+      id = `u${this.nextId++}`;
+      this.ids.set(socket, id);
+    }
+    return id;
+  }
+
+  /**
+   * Opens a raw TCP connection to host:port for a tunnel, directly or with CONNECT through the
+   * upstream proxy. Resolves once the connection is usable.
+   */
+  openTunnel(host: string, port: number, timeoutMs: number): Promise<{ socket: Socket; address?: string }> {
+    const proxy = this.proxyFor(host, port);
+    return proxy ? this.tunnelThroughProxy(proxy, host, port, timeoutMs) : this.connectDirect(host, port, timeoutMs);
+  }
+
+  destroy(): void {
+    this.agent.destroy();
+    this.proxyAgent?.destroy();
+  }
+
+  private connectDirect(host: string, port: number, timeoutMs: number): Promise<{ socket: Socket; address?: string }> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port, lookup: this.lookup, noDelay: true });
+      const timer = setTimeout(() => socket.destroy(codedError('UPSTREAM_TIMEOUT', 'timed out')), timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeListener('error', onError);
+        resolve({ socket, ...(socket.remoteAddress ? { address: socket.remoteAddress } : {}) });
+      });
+      const onError = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      socket.once('error', onError);
+    });
+  }
+
+  private tunnelThroughProxy(
+    proxy: UpstreamProxy,
+    host: string,
+    port: number,
+    timeoutMs: number,
+  ): Promise<{ socket: Socket; address?: string }> {
+    return new Promise((resolve, reject) => {
+      const authority = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+      const headers = ['Host', authority];
+      if (proxy.authorization) headers.push('Proxy-Authorization', proxy.authorization);
+      const request = (proxy.secure ? https : http).request({
+        host: proxy.host,
+        port: proxy.port,
+        method: 'CONNECT',
+        path: authority,
+        headers,
+        setHost: false,
+        agent: false,
+        lookup: this.lookup,
+        timeout: timeoutMs,
+        ...(proxy.secure && this.config.ca ? { ca: this.config.ca } : {}),
+      });
+      request.once('connect', (res, socket, head) => {
+        if (res.statusCode !== 200) {
+          socket.destroy();
+          reject(
+            codedError(
+              'UPSTREAM_PROXY_FAILED',
+              `The upstream proxy ${proxy.display} refused CONNECT ${authority} with ${res.statusCode} ${res.statusMessage ?? ''}`.trim(),
+            ),
+          );
+          return;
+        }
+        socket.setTimeout(0);
+        if (head.length) socket.unshift(head);
+        resolve({ socket });
+      });
+      request.once('timeout', () => request.destroy(codedError('UPSTREAM_TIMEOUT', 'timed out')));
+      request.once('error', reject);
+      request.end();
+    });
+  }
+}
+
+function makeLookup(overrides: ReadonlyMap<string, string>): LookupFn {
+  const lookup = ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
+    const mapped = overrides.get(hostname.toLowerCase().replace(/\.$/, ''));
+    const family = mapped ? net.isIP(mapped) : 0;
+    if (mapped && family) {
+      if (options.all) process.nextTick(callback, null, [{ address: mapped, family }]);
+      else process.nextTick(callback, null, mapped, family);
+      return;
+    }
+    dns.lookup(mapped ?? hostname, options, callback as never);
+  }) as LookupFn;
+  return lookup;
+}
+
+export function codedError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}

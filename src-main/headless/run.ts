@@ -1,0 +1,130 @@
+/**
+ * `loupe headless`: the engine, capture and stores in plain Node. Prints the contract line
+ * `proxy listening on http://HOST:PORT`; on SIGINT or SIGTERM writes the captured flows to
+ * `--har` and exits 0.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { compileBypassList } from '../../src-common/bypass';
+import { createCapture } from '../addons/capture';
+import { loadOrCreateCa } from '../certs/ca';
+import { defaultDataDir, ensureDataDir } from '../data/data-dir';
+import { acquireLock } from '../data/lock';
+import { loadSettings } from '../data/settings';
+import { Hooks, startProxy } from '../engine/index';
+import { trustedRoots } from '../engine/trust';
+import { BodyStore } from '../flows/body-store';
+import { FlowStore } from '../flows/flow-store';
+import { writeHarFile } from '../flows/har-file';
+import type { HeadlessConfig } from './args';
+import { UsageError } from './args';
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+const info = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** Fails early, before any traffic is captured, when the HAR could not be written at exit. */
+function checkHarTarget(path: string): void {
+  const dir = dirname(path);
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error();
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`--har: the folder ${dir} does not exist or is not writable`);
+  }
+  try {
+    if (statSync(path).isDirectory())
+      throw new UsageError(`--har: ${path} is a folder, not a file`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+  }
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolveSignal) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      resolveSignal(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+/** Runs until SIGINT/SIGTERM; resolves to the exit code. */
+export async function runHeadless(config: HeadlessConfig, version: string): Promise<number> {
+  if (config.uiPort !== undefined) {
+    throw new UsageError(
+      'the web UI is not built yet (it arrives with the desktop app); run without --ui-port',
+    );
+  }
+  const harPath = config.harPath ? resolve(config.harPath) : undefined;
+  if (harPath) checkHarTarget(harPath);
+
+  const dataDir = resolve(config.dataDir ?? defaultDataDir());
+  await ensureDataDir(dataDir);
+  const lock = await acquireLock(dataDir);
+  try {
+    const { settings, warning } = await loadSettings(dataDir);
+    if (warning) info(`loupe headless: ${warning}`);
+    const ca = await loadOrCreateCa(dataDir);
+
+    const hooks = new Hooks();
+    hooks.on('internalError', (err, hook) =>
+      info(`loupe headless: internal error in ${hook}: ${(err as Error)?.stack ?? err}`),
+    );
+    const flows = new FlowStore();
+    const bodies = new BodyStore({ dir: join(dataDir, 'bodies') });
+    const capture = createCapture({ hooks, flows, bodies, bodyCap: settings.captureBodyCap });
+
+    const noProxy = config.noProxy.length
+      ? compileBypassList(config.noProxy.map((pattern) => ({ pattern, enabled: true })))
+      : undefined;
+    const proxy = await startProxy({
+      host: config.host,
+      port: config.port,
+      hooks,
+      resolve: config.resolve,
+      ...(config.upstreamProxy ? { upstreamProxy: config.upstreamProxy } : {}),
+      ...(noProxy ? { noProxy: (host: string, port: number) => noProxy.matches(host, port) } : {}),
+      trustedCa: trustedRoots(config.upstreamCa),
+      ca: { certPem: ca.certPem, certDer: ca.certDer, fingerprint256: ca.fingerprint256 },
+    });
+
+    if (!isLoopbackHost(config.host)) {
+      info(
+        `loupe headless: listening on ${config.host}: any machine that can reach it can use this proxy.`,
+      );
+    }
+    info(
+      `CA certificate: ${join(dataDir, 'ca.pem')} (or open http://loupe.local/ through the proxy)`,
+    );
+    out(`proxy listening on ${proxy.url}`);
+
+    const signal = await waitForSignal();
+    info(`loupe headless: ${signal} received, stopping`);
+    await proxy.close();
+    capture.dispose();
+    let code = 0;
+    if (harPath) {
+      const list = flows.list();
+      try {
+        await writeHarFile(harPath, list, bodies, { creatorVersion: version });
+        info(
+          `loupe headless: wrote ${list.length} flow${list.length === 1 ? '' : 's'} to ${harPath}`,
+        );
+      } catch (err) {
+        info(`loupe headless: could not write ${harPath}: ${(err as Error).message}`);
+        code = 1;
+      }
+    }
+    await bodies.close();
+    return code;
+  } finally {
+    await lock.release();
+  }
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

@@ -1,0 +1,89 @@
+/**
+ * Runs the real `loupe` command (bin/loupe.js) as a child process, as scripts and CI use it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const LOUPE_BIN = fileURLToPath(new URL('../../bin/loupe.js', import.meta.url));
+
+export interface HeadlessProcess {
+  child: ChildProcess;
+  /** `http://HOST:PORT` from the `proxy listening on` line. */
+  url: string;
+  port: number;
+  stdout(): string;
+  stderr(): string;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Collected output and exit code of a command that runs to completion. */
+export function runLoupe(
+  args: string[],
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LOUPE_BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`loupe ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Starts `loupe headless ARGS` and resolves once it prints its listening line. */
+export function startHeadless(args: string[], timeoutMs = 20_000): Promise<HeadlessProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LOUPE_BIN, 'headless', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `loupe headless did not start in ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
+    }, timeoutMs);
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+      const m = /^proxy listening on (http:\/\/(.+):(\d+))$/m.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          url: m[1]!,
+          port: Number(m[3]),
+          stdout: () => stdout,
+          stderr: () => stderr,
+          stop: (signal = 'SIGINT') => {
+            if (child.exitCode === null) child.kill(signal);
+            return exited;
+          },
+        });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(
+        new Error(
+          `loupe headless exited with ${code} before listening\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
+    });
+  });
+}
