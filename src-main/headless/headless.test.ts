@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHeadless, runLoupe, type HeadlessProcess } from '../test-support/headless';
 import { validateHar } from '../test-support/har-schema';
+import { needTool } from '../test-support/tools';
 
 interface HarEntry {
   request: {
@@ -298,7 +299,8 @@ describe('loupe headless', () => {
     }
   });
 
-  it('serves curl through the proxy (real client)', async () => {
+  it('serves curl through the proxy (real client)', async (ctx) => {
+    needTool(ctx, 'curl');
     const p = await start(['--port', '0', '--data-dir', join(dir, 'data')]);
     // Asynchronously: the upstream lives in this process and must keep answering.
     const { stdout: out } = await promisify(execFile)('curl', ['-sS', '-x', p.url, `http://127.0.0.1:${upstreamPort}/json`], { encoding: 'utf8' });
