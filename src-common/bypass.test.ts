@@ -51,7 +51,10 @@ describe('bypass pattern matching', () => {
   });
 
   it('stays fast with a long list', () => {
-    const entries = Array.from({ length: 2000 }, (_, i) => ({ pattern: i % 2 ? `host${i}.test` : `*.zone${i}.test`, enabled: true }));
+    const entries = Array.from({ length: 2000 }, (_, i) => ({
+      pattern: i % 2 ? `host${i}.test` : `*.zone${i}.test`,
+      enabled: true,
+    }));
     const m = compileBypassList(entries);
     expect(m.matches('deep.sub.zone1000.test', 443)).toBe(true);
     expect(m.matches('host1999.test', 443)).toBe(true);
@@ -81,10 +84,16 @@ describe('bypass pattern errors', () => {
     if (!result.ok) expect(result.error).toContain(message);
   });
 
-  it.each(['example.com', '*.example.com', '*', 'xn--bcher-kva.de', '10.0.0.0/8', '[::1]:443', '::ffff:1.2.3.4', 'localhost:8080'])(
-    '%j is accepted',
-    (pattern) => {
-      expect(parseBypassPattern(pattern).ok).toBe(true);
-    },
-  );
+  it.each([
+    'example.com',
+    '*.example.com',
+    '*',
+    'xn--bcher-kva.de',
+    '10.0.0.0/8',
+    '[::1]:443',
+    '::ffff:1.2.3.4',
+    'localhost:8080',
+  ])('%j is accepted', (pattern) => {
+    expect(parseBypassPattern(pattern).ok).toBe(true);
+  });
 });

@@ -31,7 +31,8 @@ function parseIPv4(text: string): number[] | undefined {
   if (parts.length !== 4) return undefined;
   const out: number[] = [];
   for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255 || (p.length > 1 && p.startsWith('0'))) return undefined;
+    if (!/^\d{1,3}$/.test(p) || Number(p) > 255 || (p.length > 1 && p.startsWith('0')))
+      return undefined;
     out.push(Number(p));
   }
   return out;
@@ -96,8 +97,10 @@ export function parseBypassPattern(input: string): ParseResult {
   const fail = (why: string): ParseResult => ({ ok: false, error: `'${input}': ${why}` });
   if (!text) return { ok: false, error: 'a pattern cannot be empty' };
   if (/\s/.test(text)) return fail('a pattern cannot contain spaces');
-  if (/[^\x21-\x7e]/.test(text)) return fail('write international names in their ASCII (xn--) form');
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return fail('write only the host, without a scheme such as https://');
+  if (/[^\x21-\x7e]/.test(text))
+    return fail('write international names in their ASCII (xn--) form');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
+    return fail('write only the host, without a scheme such as https://');
   if (text.includes('/') && !/^[0-9a-f:.[\]]+\/\d+(:\d+)?$/i.test(text)) {
     return fail('a pattern is a host or an IP block, without a path');
   }
@@ -109,9 +112,11 @@ export function parseBypassPattern(input: string): ParseResult {
     if (!bytes) return fail(`'${cidr[1]}' is not an IP address`);
     const max = bytes.length * 8;
     const prefix = Number(cidr[2]);
-    if (prefix > max) return fail(`an IPv${bytes.length === 4 ? 4 : 6} prefix length is at most ${max}`);
+    if (prefix > max)
+      return fail(`an IPv${bytes.length === 4 ? 4 : 6} prefix length is at most ${max}`);
     const port = cidr[3] === undefined ? undefined : Number(cidr[3]);
-    if (port !== undefined && (port < 1 || port > 65535)) return fail('the port must be a number from 1 to 65535');
+    if (port !== undefined && (port < 1 || port > 65535))
+      return fail('the port must be a number from 1 to 65535');
     return { ok: true, pattern: { kind: 'cidr', bytes, prefix, ...(port ? { port } : {}) } };
   }
 
@@ -126,7 +131,8 @@ export function parseBypassPattern(input: string): ParseResult {
   const host = split.host.toLowerCase().replace(/\.$/, '');
   if (host === '*') return { ok: true, pattern: { kind: 'any', ...portPart } };
   const ip = ipBytes(host);
-  if (ip) return { ok: true, pattern: { kind: 'cidr', bytes: ip, prefix: ip.length * 8, ...portPart } };
+  if (ip)
+    return { ok: true, pattern: { kind: 'cidr', bytes: ip, prefix: ip.length * 8, ...portPart } };
 
   let name = host;
   let suffix = false;
@@ -135,15 +141,19 @@ export function parseBypassPattern(input: string): ParseResult {
     name = name.slice(2);
     if (!name) return fail("a wildcard needs a domain after '*.'");
   }
-  if (name.includes('*')) return fail("'*' may stand only alone or as the first label ('*.example.com')");
+  if (name.includes('*'))
+    return fail("'*' may stand only alone or as the first label ('*.example.com')");
   if (name.length > 253) return fail('a host name is at most 253 characters');
   for (const label of name.split('.')) {
     if (!label) return fail('a host name cannot have an empty label (two dots in a row)');
-    if (!LABEL.test(label)) return fail(`'${label}' is not a valid host name label (letters, digits and hyphens)`);
+    if (!LABEL.test(label))
+      return fail(`'${label}' is not a valid host name label (letters, digits and hyphens)`);
   }
   return {
     ok: true,
-    pattern: suffix ? { kind: 'suffix', domain: name, ...portPart } : { kind: 'host', host: name, ...portPart },
+    pattern: suffix
+      ? { kind: 'suffix', domain: name, ...portPart }
+      : { kind: 'host', host: name, ...portPart },
   };
 }
 
@@ -200,7 +210,9 @@ export function compileBypassList(entries: readonly BypassEntry[]): BypassMatche
       if (portOk(anyPorts, port)) return true;
       const ip = unmapV4(ipBytes(rawHost));
       if (ip) {
-        return blocks.some((b) => (b.port === undefined || b.port === port) && inCidr(ip, b.bytes, b.prefix));
+        return blocks.some(
+          (b) => (b.port === undefined || b.port === port) && inCidr(ip, b.bytes, b.prefix),
+        );
       }
       const host = rawHost.toLowerCase().replace(/\.$/, '');
       if (portOk(exact.get(host), port)) return true;

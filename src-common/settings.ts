@@ -39,13 +39,23 @@ export function checkSettings(value: unknown): SettingsCheck {
     return { ok: false, error: "'version' must be a positive whole number" };
   }
   if (version > SETTINGS_VERSION) {
-    return { ok: false, error: `the settings were written by a newer Loupe (version ${version}; this one knows ${SETTINGS_VERSION})` };
+    return {
+      ok: false,
+      error: `the settings were written by a newer Loupe (version ${version}; this one knows ${SETTINGS_VERSION})`,
+    };
   }
   const bypass = value.bypass ?? [];
   if (!Array.isArray(bypass)) return { ok: false, error: "'bypass' must be a list" };
   for (const [i, entry] of bypass.entries()) {
-    if (!isRecord(entry) || typeof entry.pattern !== 'string' || typeof entry.enabled !== 'boolean') {
-      return { ok: false, error: `bypass entry ${i + 1} needs a 'pattern' text and an 'enabled' true/false` };
+    if (
+      !isRecord(entry) ||
+      typeof entry.pattern !== 'string' ||
+      typeof entry.enabled !== 'boolean'
+    ) {
+      return {
+        ok: false,
+        error: `bypass entry ${i + 1} needs a 'pattern' text and an 'enabled' true/false`,
+      };
     }
     const parsed = parseBypassPattern(entry.pattern);
     if (!parsed.ok) return { ok: false, error: `bypass entry ${i + 1}: ${parsed.error}` };
@@ -54,5 +64,13 @@ export function checkSettings(value: unknown): SettingsCheck {
   if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 0 || cap > MAX_BODY_CAP) {
     return { ok: false, error: "'captureBodyCap' must be a whole number of bytes from 0 to 1 GiB" };
   }
-  return { ok: true, settings: { ...value, version: SETTINGS_VERSION, bypass: bypass as BypassEntry[], captureBodyCap: cap } };
+  return {
+    ok: true,
+    settings: {
+      ...value,
+      version: SETTINGS_VERSION,
+      bypass: bypass as BypassEntry[],
+      captureBodyCap: cap,
+    },
+  };
 }

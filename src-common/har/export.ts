@@ -3,7 +3,15 @@
  * Content-Encoding by the caller), so the same code serves main's streaming writer and, later,
  * the UI's previews.
  */
-import { headerValue, headerValues, totalTime, type Flow, type HeaderPair, type HttpFlow, type TunnelFlow } from '../flow';
+import {
+  headerValue,
+  headerValues,
+  totalTime,
+  type Flow,
+  type HeaderPair,
+  type HttpFlow,
+  type TunnelFlow,
+} from '../flow';
 import type { HarCookie, HarEntry, HarNameValue, HarPostData, HarTimings } from './types';
 
 export interface HarBodies {
@@ -37,7 +45,8 @@ export function toBase64(bytes: Uint8Array): string {
   return out;
 }
 
-const pairs = (headers: readonly HeaderPair[]): HarNameValue[] => headers.map(([name, value]) => ({ name, value }));
+const pairs = (headers: readonly HeaderPair[]): HarNameValue[] =>
+  headers.map(([name, value]) => ({ name, value }));
 
 /** HTTP/1.x head size: start line, `name: value` lines, and the blank line. */
 function headSize(startLine: string, headers: readonly HeaderPair[], httpVersion: string): number {
@@ -58,18 +67,27 @@ function decodeComponent(text: string): string {
 /** Query or form parameters in order, duplicates kept. */
 function params(query: string): HarNameValue[] {
   if (!query) return [];
-  return query.split('&').filter(Boolean).map((part) => {
-    const eq = part.indexOf('=');
-    return eq < 0 ? { name: decodeComponent(part), value: '' } : { name: decodeComponent(part.slice(0, eq)), value: decodeComponent(part.slice(eq + 1)) };
-  });
+  return query
+    .split('&')
+    .filter(Boolean)
+    .map((part) => {
+      const eq = part.indexOf('=');
+      return eq < 0
+        ? { name: decodeComponent(part), value: '' }
+        : { name: decodeComponent(part.slice(0, eq)), value: decodeComponent(part.slice(eq + 1)) };
+    });
 }
 
 function requestCookies(headers: readonly HeaderPair[]): HarCookie[] {
   return headerValues(headers, 'cookie').flatMap((v) =>
-    v.split(';').map((c) => c.trim()).filter(Boolean).map((c) => {
-      const eq = c.indexOf('=');
-      return eq < 0 ? { name: c, value: '' } : { name: c.slice(0, eq), value: c.slice(eq + 1) };
-    }),
+    v
+      .split(';')
+      .map((c) => c.trim())
+      .filter(Boolean)
+      .map((c) => {
+        const eq = c.indexOf('=');
+        return eq < 0 ? { name: c, value: '' } : { name: c.slice(0, eq), value: c.slice(eq + 1) };
+      }),
   );
 }
 
@@ -77,7 +95,10 @@ function responseCookies(headers: readonly HeaderPair[]): HarCookie[] {
   return headerValues(headers, 'set-cookie').map((line) => {
     const [first = '', ...attrs] = line.split(';');
     const eq = first.indexOf('=');
-    const cookie: HarCookie = { name: first.slice(0, eq < 0 ? undefined : eq).trim(), value: eq < 0 ? '' : first.slice(eq + 1).trim() };
+    const cookie: HarCookie = {
+      name: first.slice(0, eq < 0 ? undefined : eq).trim(),
+      value: eq < 0 ? '' : first.slice(eq + 1).trim(),
+    };
     for (const attr of attrs) {
       const [k = '', ...rest] = attr.split('=');
       const key = k.trim().toLowerCase();
@@ -137,7 +158,10 @@ function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry {
   const mimeType = (res && headerValue(res.headers, 'content-type')) ?? '';
   const content: HarEntry['response']['content'] = {
     // The full size even when capture was truncated: what the body was, not what was kept.
-    size: bodies.decoded && responseBytes && !res?.body.truncated ? responseBytes.length : (res?.body.size ?? 0),
+    size:
+      bodies.decoded && responseBytes && !res?.body.truncated
+        ? responseBytes.length
+        : (res?.body.size ?? 0),
     mimeType,
   };
   if (responseBytes && responseBytes.length) {
@@ -147,12 +171,21 @@ function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry {
       content.text = toBase64(responseBytes);
       content.encoding = 'base64';
     }
-    if (bodies.decoded && res && content.size > res.body.size) content.compression = content.size - res.body.size;
+    if (bodies.decoded && res && content.size > res.body.size)
+      content.compression = content.size - res.body.size;
   }
-  const notes = [bodies.responseNote, res?.body.truncated ? `Loupe kept the first ${res.body.captured} of ${res.body.size} bytes of this body.` : undefined].filter(Boolean);
+  const notes = [
+    bodies.responseNote,
+    res?.body.truncated
+      ? `Loupe kept the first ${res.body.captured} of ${res.body.size} bytes of this body.`
+      : undefined,
+  ].filter(Boolean);
   if (notes.length) content.comment = notes.join(' ');
   const timings = harTimings(flow);
-  const truncated = { ...(req.body.truncated ? { request: true as const } : {}), ...(res?.body.truncated ? { response: true as const } : {}) };
+  const truncated = {
+    ...(req.body.truncated ? { request: true as const } : {}),
+    ...(res?.body.truncated ? { response: true as const } : {}),
+  };
   const pd = postData(flow, bodies.request);
   return {
     startedDateTime: new Date(flow.startedAt).toISOString(),
@@ -165,7 +198,11 @@ function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry {
       headers: pairs(req.headers),
       queryString: params(query),
       ...(pd ? { postData: pd } : {}),
-      headersSize: headSize(`${req.method} ${target} ${req.httpVersion}`, req.headers, req.httpVersion),
+      headersSize: headSize(
+        `${req.method} ${target} ${req.httpVersion}`,
+        req.headers,
+        req.httpVersion,
+      ),
       bodySize: req.body.size,
     },
     response: {
@@ -176,14 +213,29 @@ function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry {
       headers: res ? pairs(res.headers) : [],
       content,
       redirectURL: (res && headerValue(res.headers, 'location')) ?? '',
-      headersSize: res ? headSize(`${res.httpVersion} ${res.status} ${res.statusText}`, res.headers, res.httpVersion) : -1,
+      headersSize: res
+        ? headSize(
+            `${res.httpVersion} ${res.status} ${res.statusText}`,
+            res.headers,
+            res.httpVersion,
+          )
+        : -1,
       bodySize: res ? res.body.size : -1,
     },
     cache: {},
     timings,
-    ...(flow.server?.address ? { serverIPAddress: flow.server.address.replace(/^\[|\]$/g, '') } : {}),
-    ...(flow.connection.upstreamConnectionId ? { connection: flow.connection.upstreamConnectionId } : {}),
-    ...(flow.error ? { comment: flow.error.message, _error: { code: flow.error.code, message: flow.error.message } } : {}),
+    ...(flow.server?.address
+      ? { serverIPAddress: flow.server.address.replace(/^\[|\]$/g, '') }
+      : {}),
+    ...(flow.connection.upstreamConnectionId
+      ? { connection: flow.connection.upstreamConnectionId }
+      : {}),
+    ...(flow.error
+      ? {
+          comment: flow.error.message,
+          _error: { code: flow.error.code, message: flow.error.message },
+        }
+      : {}),
     _loupeId: flow.id,
     ...(Object.keys(truncated).length ? { _truncated: truncated } : {}),
     ...(flow.tags.length ? { _tags: flow.tags.slice() } : {}),
@@ -196,7 +248,9 @@ function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry {
  * in `_tunnel`, so a HAR reader sees that the traffic happened instead of losing it.
  */
 function tunnelEntry(flow: TunnelFlow): HarEntry {
-  const authority = flow.target.host.includes(':') ? `[${flow.target.host}]:${flow.target.port}` : `${flow.target.host}:${flow.target.port}`;
+  const authority = flow.target.host.includes(':')
+    ? `[${flow.target.host}]:${flow.target.port}`
+    : `${flow.target.host}:${flow.target.port}`;
   return {
     startedDateTime: new Date(flow.startedAt).toISOString(),
     time: flow.durationMs,
@@ -216,17 +270,39 @@ function tunnelEntry(flow: TunnelFlow): HarEntry {
       httpVersion: 'HTTP/1.1',
       cookies: [],
       headers: [],
-      content: { size: flow.bytesDown, mimeType: 'application/octet-stream', ...(flow.reason ? { comment: flow.reason } : {}) },
+      content: {
+        size: flow.bytesDown,
+        mimeType: 'application/octet-stream',
+        ...(flow.reason ? { comment: flow.reason } : {}),
+      },
       redirectURL: '',
       headersSize: -1,
       bodySize: flow.bytesDown,
     },
     cache: {},
-    timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: flow.durationMs },
+    timings: {
+      blocked: -1,
+      dns: -1,
+      connect: -1,
+      ssl: -1,
+      send: 0,
+      wait: 0,
+      receive: flow.durationMs,
+    },
     ...(flow.target.address ? { serverIPAddress: flow.target.address } : {}),
-    ...(flow.error ? { comment: flow.error.message, _error: { code: flow.error.code, message: flow.error.message } } : {}),
+    ...(flow.error
+      ? {
+          comment: flow.error.message,
+          _error: { code: flow.error.code, message: flow.error.message },
+        }
+      : {}),
     _loupeId: flow.id,
-    _tunnel: { protocol: flow.protocol, bytesUp: flow.bytesUp, bytesDown: flow.bytesDown, ...(flow.reason ? { reason: flow.reason } : {}) },
+    _tunnel: {
+      protocol: flow.protocol,
+      bytesUp: flow.bytesUp,
+      bytesDown: flow.bytesDown,
+      ...(flow.reason ? { reason: flow.reason } : {}),
+    },
     ...(flow.tags.length ? { _tags: flow.tags.slice() } : {}),
   };
 }

@@ -24,7 +24,9 @@ beforeEach(async () => {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end('x'.repeat(Number(new URL(req.url ?? '/', 'http://h').searchParams.get('size') ?? 10)));
+      res.end(
+        'x'.repeat(Number(new URL(req.url ?? '/', 'http://h').searchParams.get('size') ?? 10)),
+      );
     });
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -46,10 +48,18 @@ afterEach(async () => {
 
 function send(path: string, body?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: proxy.port, method: body ? 'POST' : 'GET', path: `http://127.0.0.1:${port}${path}` }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: proxy.port,
+        method: body ? 'POST' : 'GET',
+        path: `http://127.0.0.1:${port}${path}`,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -60,7 +70,9 @@ describe('capture addon', () => {
     await send('/a?size=5', 'hello');
     await send('/b?size=7');
     const list = flows.list() as HttpFlow[];
-    expect(list.map((f) => [f.seq, f.request.method, new URL(f.request.url).pathname, f.state])).toEqual([
+    expect(
+      list.map((f) => [f.seq, f.request.method, new URL(f.request.url).pathname, f.state]),
+    ).toEqual([
       [1, 'POST', '/a', 'complete'],
       [2, 'GET', '/b', 'complete'],
     ]);
@@ -73,10 +85,13 @@ describe('capture addon', () => {
   it('keeps a body up to the cap, marks it truncated, and still forwards all of it', async () => {
     let received = 0;
     await new Promise<void>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: proxy.port, path: `http://127.0.0.1:${port}/big?size=5000` }, (res) => {
-        res.on('data', (d: Buffer) => (received += d.length));
-        res.on('end', resolve);
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port: proxy.port, path: `http://127.0.0.1:${port}/big?size=5000` },
+        (res) => {
+          res.on('data', (d: Buffer) => (received += d.length));
+          res.on('end', resolve);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -91,12 +106,16 @@ describe('capture addon', () => {
     expect(await send('/off')).toBe(200);
     capture.setRecording(true);
     expect(await send('/on')).toBe(200);
-    expect(flows.list().map((f) => (f as HttpFlow).request.url)).toEqual([`http://127.0.0.1:${port}/on`]);
+    expect(flows.list().map((f) => (f as HttpFlow).request.url)).toEqual([
+      `http://127.0.0.1:${port}/on`,
+    ]);
   });
 
   it('records a failed exchange with its error', async () => {
     await new Promise<void>((resolve) => {
-      http.get({ host: '127.0.0.1', port: proxy.port, path: 'http://127.0.0.1:1/' }, (res) => res.resume().on('end', resolve));
+      http.get({ host: '127.0.0.1', port: proxy.port, path: 'http://127.0.0.1:1/' }, (res) =>
+        res.resume().on('end', resolve),
+      );
     });
     const flow = flows.list()[0] as HttpFlow;
     expect(flow.state).toBe('error');

@@ -14,7 +14,10 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const files = (d: string) => ({ cert: readFileSync(join(d, CA_CERT_FILE)), key: readFileSync(join(d, CA_KEY_FILE)) });
+const files = (d: string) => ({
+  cert: readFileSync(join(d, CA_CERT_FILE)),
+  key: readFileSync(join(d, CA_KEY_FILE)),
+});
 
 async function refusal(code: string): Promise<void> {
   const before = files(dir);
@@ -42,7 +45,13 @@ describe('CA store', () => {
   it('shows basicConstraints, keyUsage and SKI to openssl', async (ctx) => {
     needTool(ctx, 'openssl');
     await loadOrCreateCa(dir);
-    const { stdout } = await promisify(execFile)('openssl', ['x509', '-in', join(dir, CA_CERT_FILE), '-noout', '-text']);
+    const { stdout } = await promisify(execFile)('openssl', [
+      'x509',
+      '-in',
+      join(dir, CA_CERT_FILE),
+      '-noout',
+      '-text',
+    ]);
     expect(stdout).toMatch(/X509v3 Basic Constraints: critical\s+CA:TRUE/);
     expect(stdout).toMatch(/X509v3 Key Usage: critical\s+Certificate Sign, CRL Sign/);
     expect(stdout).toContain('X509v3 Subject Key Identifier');
@@ -70,7 +79,10 @@ describe('CA store', () => {
 
   it('refuses a corrupt certificate without touching either file', async () => {
     await loadOrCreateCa(dir);
-    writeFileSync(join(dir, CA_CERT_FILE), '-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n');
+    writeFileSync(
+      join(dir, CA_CERT_FILE),
+      '-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n',
+    );
     await refusal('ca_corrupt');
   });
 

@@ -7,7 +7,14 @@
  * The private key is the crown jewel: it stays in `ca-key.pem` (mode 0600) and in a KeyObject
  * in memory. Nothing here serialises it for any API.
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +65,9 @@ export function signWithNativeKey(cert: forge.pki.Certificate, key: KeyObject): 
   cert.signatureOid = oid;
   cert.siginfo.algorithmOid = oid;
   // getTBSCertificate exists in node-forge but is missing from its type definitions.
-  const { getTBSCertificate } = forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 };
+  const { getTBSCertificate } = forge.pki as unknown as {
+    getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1;
+  };
   const tbs = forge.asn1.toDer(getTBSCertificate(cert)).getBytes();
   const signature = sign('sha256', Buffer.from(tbs, 'binary'), key);
   cert.signature = signature.toString('binary');
@@ -68,12 +77,17 @@ export function signWithNativeKey(cert: forge.pki.Certificate, key: KeyObject): 
 function createCa(): { certPem: string; keyPem: string } {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  cert.publicKey = forge.pki.publicKeyFromPem(
+    publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  );
   cert.serialNumber = randomSerial();
   const now = Date.now();
   cert.validity.notBefore = new Date(now - 24 * 3600 * 1000);
   cert.validity.notAfter = new Date(now + 10 * 365 * 24 * 3600 * 1000);
-  const host = hostname().replace(/[^\x20-\x7e]/g, '').slice(0, 32) || 'host';
+  const host =
+    hostname()
+      .replace(/[^\x20-\x7e]/g, '')
+      .slice(0, 32) || 'host';
   const attrs = [
     { name: 'commonName', value: `Loupe CA (${host} ${randomBytes(3).toString('hex')})` },
     { name: 'organizationName', value: 'Loupe' },
@@ -112,15 +126,24 @@ function handleFrom(certPem: string, keyPem: string, dir: string): CaHandle {
   try {
     cert = new X509Certificate(certPem);
   } catch {
-    throw new CaError('ca_corrupt', `${join(dir, CA_CERT_FILE)} is not a readable certificate. Loupe will not replace it, since it may be trusted; move it away to create a new CA.`);
+    throw new CaError(
+      'ca_corrupt',
+      `${join(dir, CA_CERT_FILE)} is not a readable certificate. Loupe will not replace it, since it may be trusted; move it away to create a new CA.`,
+    );
   }
   try {
     key = createPrivateKey(keyPem);
   } catch {
-    throw new CaError('ca_corrupt', `${join(dir, CA_KEY_FILE)} is not a readable private key. Loupe will not replace the CA, since it may be trusted; move both files away to create a new one.`);
+    throw new CaError(
+      'ca_corrupt',
+      `${join(dir, CA_KEY_FILE)} is not a readable private key. Loupe will not replace the CA, since it may be trusted; move both files away to create a new one.`,
+    );
   }
   if (!cert.checkPrivateKey(key)) {
-    throw new CaError('ca_mismatch', `The key in ${join(dir, CA_KEY_FILE)} does not belong to the certificate in ${join(dir, CA_CERT_FILE)}. Restore the matching pair, or move both away to create a new CA.`);
+    throw new CaError(
+      'ca_mismatch',
+      `The key in ${join(dir, CA_KEY_FILE)} does not belong to the certificate in ${join(dir, CA_CERT_FILE)}. Restore the matching pair, or move both away to create a new CA.`,
+    );
   }
   if (!cert.ca) {
     throw new CaError('ca_corrupt', `${join(dir, CA_CERT_FILE)} is not a CA certificate.`);
@@ -147,7 +170,10 @@ export async function loadOrCreateCa(dir: string): Promise<CaHandle> {
   if (certPem !== undefined && keyPem !== undefined) return handleFrom(certPem, keyPem, dir);
   if (certPem !== undefined || keyPem !== undefined) {
     const missing = certPem === undefined ? certPath : keyPath;
-    throw new CaError('ca_incomplete', `${missing} is missing while its partner exists. Restore it, or move the other file away to create a new CA.`);
+    throw new CaError(
+      'ca_incomplete',
+      `${missing} is missing while its partner exists. Restore it, or move the other file away to create a new CA.`,
+    );
   }
   const created = createCa();
   // Key first: a crash between the two writes leaves a lone key, which is refused, not reused silently.

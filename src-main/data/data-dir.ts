@@ -4,9 +4,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /** The per-user app-data folder Loupe uses when no `--data-dir` is given. */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+export function defaultDataDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
   if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'Loupe');
-  if (platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'Loupe');
+  if (platform === 'win32')
+    return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'Loupe');
   return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'loupe');
 }
 

@@ -42,7 +42,9 @@ describe('data directory lock', () => {
       writeFileSync(join(dir, 'loupe.lock'), JSON.stringify({ pid: child.pid }));
       const err = await acquireLock(dir).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(LockedError);
-      expect((err as Error).message).toBe(`Another Loupe (pid ${child.pid}) is using ${dir}; quit it or pass --data-dir to use another directory.`);
+      expect((err as Error).message).toBe(
+        `Another Loupe (pid ${child.pid}) is using ${dir}; quit it or pass --data-dir to use another directory.`,
+      );
     } finally {
       child.kill();
     }
@@ -98,17 +100,25 @@ describe('settings store', () => {
     const loaded = await loadSettings(dir);
     expect(loaded.warning).toBeUndefined();
     expect(loaded.settings).toEqual(saved);
-    expect((loaded.settings as unknown as { futureField: unknown }).futureField).toEqual({ kept: true });
+    expect((loaded.settings as unknown as { futureField: unknown }).futureField).toEqual({
+      kept: true,
+    });
   });
 
   it('refuses to save an invalid bypass pattern, with the reason', async () => {
-    await expect(saveSettings(dir, { ...DEFAULT_SETTINGS, bypass: [{ pattern: '*.', enabled: true }] })).rejects.toThrow(/needs a domain/);
+    await expect(
+      saveSettings(dir, { ...DEFAULT_SETTINGS, bypass: [{ pattern: '*.', enabled: true }] }),
+    ).rejects.toThrow(/needs a domain/);
   });
 
   it.each([
     ['bad JSON', '{"version": 1,', /not valid JSON/],
     ['a wrong shape', '{"version": 1, "bypass": "all"}', /'bypass' must be a list/],
-    ['a bad pattern', '{"version": 1, "bypass": [{"pattern": "a b", "enabled": true}]}', /cannot contain spaces/],
+    [
+      'a bad pattern',
+      '{"version": 1, "bypass": [{"pattern": "a b", "enabled": true}]}',
+      /cannot contain spaces/,
+    ],
   ])('keeps a corrupt file (%s) as a backup and uses defaults', async (_name, text, reason) => {
     writeFileSync(join(dir, 'settings.json'), text);
     const loaded = await loadSettings(dir);

@@ -27,7 +27,11 @@ function alive(pid: number): boolean {
 
 export async function acquireLock(dir: string): Promise<Lock> {
   const path = join(dir, 'loupe.lock');
-  const body = JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), hostname: hostname() });
+  const body = JSON.stringify({
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    hostname: hostname(),
+  });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await writeFile(path, body, { flag: 'wx', mode: 0o600 });
@@ -49,14 +53,25 @@ export async function acquireLock(dir: string): Promise<Lock> {
         // An unreadable lock (a crash mid-write) is stale.
       }
       const sameHost = !owner.hostname || owner.hostname === hostname();
-      if (typeof owner.pid === 'number' && sameHost && alive(owner.pid) && owner.pid !== process.pid) {
-        throw new LockedError(`Another Loupe (pid ${owner.pid}) is using ${dir}; quit it or pass --data-dir to use another directory.`);
+      if (
+        typeof owner.pid === 'number' &&
+        sameHost &&
+        alive(owner.pid) &&
+        owner.pid !== process.pid
+      ) {
+        throw new LockedError(
+          `Another Loupe (pid ${owner.pid}) is using ${dir}; quit it or pass --data-dir to use another directory.`,
+        );
       }
       if (typeof owner.pid === 'number' && !sameHost) {
-        throw new LockedError(`Loupe on ${owner.hostname} (pid ${owner.pid}) is using ${dir}; quit it or pass --data-dir to use another directory.`);
+        throw new LockedError(
+          `Loupe on ${owner.hostname} (pid ${owner.pid}) is using ${dir}; quit it or pass --data-dir to use another directory.`,
+        );
       }
       await rm(path, { force: true });
     }
   }
-  throw new LockedError(`Could not lock ${dir}; another Loupe may be starting. Try again, or pass --data-dir.`);
+  throw new LockedError(
+    `Could not lock ${dir}; another Loupe may be starting. Try again, or pass --data-dir.`,
+  );
 }

@@ -24,7 +24,8 @@ export async function loadSettings(dir: string): Promise<LoadedSettings> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { settings: structuredClone(DEFAULT_SETTINGS) };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      return { settings: structuredClone(DEFAULT_SETTINGS) };
     throw err;
   }
   let problem: string;
@@ -32,7 +33,10 @@ export async function loadSettings(dir: string): Promise<LoadedSettings> {
     const check = checkSettings(JSON.parse(text.replace(/^\uFEFF/, '')));
     if (check.ok) return { settings: check.settings };
     problem = check.error;
-    if (problem.includes('newer Loupe')) throw new SettingsError(`${path}: ${problem}. Use that Loupe, or pass --data-dir to use another directory.`);
+    if (problem.includes('newer Loupe'))
+      throw new SettingsError(
+        `${path}: ${problem}. Use that Loupe, or pass --data-dir to use another directory.`,
+      );
   } catch (err) {
     if (err instanceof SettingsError) throw err;
     problem = `not valid JSON (${(err as Error).message})`;
@@ -49,6 +53,10 @@ export async function loadSettings(dir: string): Promise<LoadedSettings> {
 export async function saveSettings(dir: string, settings: Settings): Promise<Settings> {
   const check = checkSettings(settings);
   if (!check.ok) throw new Error(`Settings not saved: ${check.error}.`);
-  await writeFileAtomic(join(dir, 'settings.json'), `${JSON.stringify(check.settings, null, 2)}\n`, { mode: 0o600 });
+  await writeFileAtomic(
+    join(dir, 'settings.json'),
+    `${JSON.stringify(check.settings, null, 2)}\n`,
+    { mode: 0o600 },
+  );
   return check.settings;
 }

@@ -5,23 +5,73 @@ import { parseAuthority } from './tunnel';
 
 describe('forwardHeaders', () => {
   const cases: [string, HeaderPair[], HeaderPair[], Parameters<typeof forwardHeaders>[1]?][] = [
-    ['keeps case, order and duplicates', [['X-B', '1'], ['x-a', '2'], ['X-B', '3']], [['X-B', '1'], ['x-a', '2'], ['X-B', '3']]],
+    [
+      'keeps case, order and duplicates',
+      [
+        ['X-B', '1'],
+        ['x-a', '2'],
+        ['X-B', '3'],
+      ],
+      [
+        ['X-B', '1'],
+        ['x-a', '2'],
+        ['X-B', '3'],
+      ],
+    ],
     [
       'drops the hop-by-hop set',
-      [['Host', 'h'], ['Connection', 'keep-alive'], ['Keep-Alive', 'timeout=5'], ['Proxy-Connection', 'keep-alive'], ['TE', 'trailers'], ['Upgrade', 'h2c'], ['Proxy-Authorization', 'Basic x'], ['Accept', '*/*']],
-      [['Host', 'h'], ['Accept', '*/*']],
+      [
+        ['Host', 'h'],
+        ['Connection', 'keep-alive'],
+        ['Keep-Alive', 'timeout=5'],
+        ['Proxy-Connection', 'keep-alive'],
+        ['TE', 'trailers'],
+        ['Upgrade', 'h2c'],
+        ['Proxy-Authorization', 'Basic x'],
+        ['Accept', '*/*'],
+      ],
+      [
+        ['Host', 'h'],
+        ['Accept', '*/*'],
+      ],
     ],
     [
       'drops headers named in Connection, case-insensitively, in any of several Connection headers',
-      [['Connection', 'close, X-Private'], ['x-private', 'secret'], ['connection', 'X-Other'], ['X-Other', 'o'], ['X-Public', 'p']],
+      [
+        ['Connection', 'close, X-Private'],
+        ['x-private', 'secret'],
+        ['connection', 'X-Other'],
+        ['X-Other', 'o'],
+        ['X-Public', 'p'],
+      ],
       [['X-Public', 'p']],
     ],
-    ['keeps Transfer-Encoding unless asked', [['Transfer-Encoding', 'chunked']], [['Transfer-Encoding', 'chunked']]],
-    ['drops Transfer-Encoding for an HTTP/1.0 hop', [['Transfer-Encoding', 'chunked'], ['A', 'b']], [['A', 'b']], { dropTransferEncoding: true }],
+    [
+      'keeps Transfer-Encoding unless asked',
+      [['Transfer-Encoding', 'chunked']],
+      [['Transfer-Encoding', 'chunked']],
+    ],
+    [
+      'drops Transfer-Encoding for an HTTP/1.0 hop',
+      [
+        ['Transfer-Encoding', 'chunked'],
+        ['A', 'b'],
+      ],
+      [['A', 'b']],
+      { dropTransferEncoding: true },
+    ],
     [
       'keeps Upgrade and normalises Connection for an upgrade',
-      [['Connection', 'keep-alive, Upgrade'], ['Upgrade', 'websocket'], ['Sec-WebSocket-Key', 'k']],
-      [['Connection', 'Upgrade'], ['Upgrade', 'websocket'], ['Sec-WebSocket-Key', 'k']],
+      [
+        ['Connection', 'keep-alive, Upgrade'],
+        ['Upgrade', 'websocket'],
+        ['Sec-WebSocket-Key', 'k'],
+      ],
+      [
+        ['Connection', 'Upgrade'],
+        ['Upgrade', 'websocket'],
+        ['Sec-WebSocket-Key', 'k'],
+      ],
       { keepUpgrade: true },
     ],
     ['keeps Trailer (end-to-end)', [['Trailer', 'X-Sum']], [['Trailer', 'X-Sum']]],

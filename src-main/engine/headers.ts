@@ -42,7 +42,10 @@ export interface ForwardOptions {
  * The headers to forward: everything except hop-by-hop headers and those the `Connection`
  * header names. Order and case are kept.
  */
-export function forwardHeaders(pairs: readonly HeaderPair[], opts: ForwardOptions = {}): HeaderPair[] {
+export function forwardHeaders(
+  pairs: readonly HeaderPair[],
+  opts: ForwardOptions = {},
+): HeaderPair[] {
   let named: Set<string> | undefined;
   for (const [name, value] of pairs) {
     if (name.length === 10 && name.toLowerCase() === 'connection') {

@@ -131,12 +131,16 @@ export class Hooks {
    * (returns undefined) when no handler returned a promise, keeping the hot path free of
    * microtask hops.
    */
-  emitPausable(name: 'requestHeaders' | 'responseHeaders', ex: Exchange): Promise<void> | undefined {
+  emitPausable(
+    name: 'requestHeaders' | 'responseHeaders',
+    ex: Exchange,
+  ): Promise<void> | undefined {
     let pending: Promise<void>[] | undefined;
     for (const handler of this.handlers[name]) {
       try {
         const result = handler(ex);
-        if (result) (pending ??= []).push(result.catch((err: unknown) => this.reportError(err, name)));
+        if (result)
+          (pending ??= []).push(result.catch((err: unknown) => this.reportError(err, name)));
       } catch (err) {
         this.reportError(err, name);
       }

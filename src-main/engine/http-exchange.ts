@@ -86,7 +86,10 @@ export function forward(
     clock.request = performance.now();
     let upReq: http.ClientRequest;
     try {
-      upReq = http.request({ ...opts, headers: toFlat(headers) as unknown as http.OutgoingHttpHeaders });
+      upReq = http.request({
+        ...opts,
+        headers: toFlat(headers) as unknown as http.OutgoingHttpHeaders,
+      });
     } catch (err) {
       // Node validates header names and values synchronously; a client can send values it rejects.
       fail({
@@ -167,7 +170,10 @@ export function forward(
       const paused = ctx.hooks.emitPausable('responseHeaders', ex);
       if (paused) {
         upRes.pause();
-        paused.then(() => relayResponse(upRes), (err: unknown) => fail(upstreamError(err, targetName, 'response')));
+        paused.then(
+          () => relayResponse(upRes),
+          (err: unknown) => fail(upstreamError(err, targetName, 'response')),
+        );
       } else {
         relayResponse(upRes);
       }
@@ -179,7 +185,9 @@ export function forward(
         return;
       }
       const response = ex.response!;
-      const headers = forwardHeaders(response.headers, { dropTransferEncoding: req.httpVersion === '1.0' });
+      const headers = forwardHeaders(response.headers, {
+        dropTransferEncoding: req.httpVersion === '1.0',
+      });
       res.writeHead(response.status, response.statusText, toFlat(headers));
       const tapResponse = ctx.hooks.has('responseBody');
       upRes.on('data', (chunk: Buffer) => {
@@ -200,7 +208,14 @@ export function forward(
       });
       upRes.once('close', () => {
         if (!upRes.complete) {
-          fail(upstreamError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }), targetName, 'response', via?.display));
+          fail(
+            upstreamError(
+              Object.assign(new Error('reset'), { code: 'ECONNRESET' }),
+              targetName,
+              'response',
+              via?.display,
+            ),
+          );
         }
       });
       upRes.resume();

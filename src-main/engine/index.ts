@@ -54,7 +54,8 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
   const hooks = opts.hooks ?? new Hooks();
   const upstreamProxy = opts.upstreamProxy ? parseUpstreamProxy(opts.upstreamProxy) : undefined;
   const resolve = new Map<string, string>();
-  for (const [name, addr] of opts.resolve ?? []) resolve.set(name.toLowerCase().replace(/\.$/, ''), addr);
+  for (const [name, addr] of opts.resolve ?? [])
+    resolve.set(name.toLowerCase().replace(/\.$/, ''), addr);
   const upstream = new Upstream({
     resolve,
     ...(upstreamProxy ? { upstreamProxy } : {}),
@@ -74,7 +75,9 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
   const bound = await server.listen(host, opts.port ?? 0);
   if (upstreamProxy && server.ctx.isSelf(upstreamProxy.host, upstreamProxy.port)) {
     await server.close();
-    throw new Error(`The upstream proxy ${upstreamProxy.display} is this Loupe itself; chaining to it would loop.`);
+    throw new Error(
+      `The upstream proxy ${upstreamProxy.display} is this Loupe itself; chaining to it would loop.`,
+    );
   }
   const urlHost = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
   return {

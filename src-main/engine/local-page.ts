@@ -15,10 +15,15 @@ export interface LocalResponse {
   body: Buffer;
 }
 
-const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function respond(status: number, statusText: string, type: string, body: Buffer, extra: HeaderPair[] = []): LocalResponse {
+function respond(
+  status: number,
+  statusText: string,
+  type: string,
+  body: Buffer,
+  extra: HeaderPair[] = [],
+): LocalResponse {
   return {
     status,
     statusText,
@@ -57,9 +62,13 @@ ${caPart}
 /** Answers a request for Loupe's own page. Only GET and HEAD are served. */
 export function localPage(method: string, path: string, ca: CaForPage | undefined): LocalResponse {
   if (method !== 'GET' && method !== 'HEAD') {
-    return respond(405, 'Method Not Allowed', 'text/plain; charset=utf-8', Buffer.from('Only GET is served here.\n'), [
-      ['Allow', 'GET, HEAD'],
-    ]);
+    return respond(
+      405,
+      'Method Not Allowed',
+      'text/plain; charset=utf-8',
+      Buffer.from('Only GET is served here.\n'),
+      [['Allow', 'GET, HEAD']],
+    );
   }
   const pathname = path.split('?')[0];
   if (pathname === '/' || pathname === '/index.html') {
@@ -75,5 +84,10 @@ export function localPage(method: string, path: string, ca: CaForPage | undefine
       ['Content-Disposition', 'attachment; filename="loupe-ca.crt"'],
     ]);
   }
-  return respond(404, 'Not Found', 'text/plain; charset=utf-8', Buffer.from('Not found. Try / for the CA certificate.\n'));
+  return respond(
+    404,
+    'Not Found',
+    'text/plain; charset=utf-8',
+    Buffer.from('Not found. Try / for the CA certificate.\n'),
+  );
 }

@@ -57,7 +57,9 @@ export class ProxyServer {
     this.http.on('clientError', (err, socket) => this.onClientError(err, socket as Socket));
     // Half-open sockets, as Node's own http.Server uses: the HTTP layer decides what a client's
     // FIN means, and a tunnel keeps relaying the other direction after one side has finished.
-    this.net = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    this.net = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) =>
+      this.accept(socket),
+    );
   }
 
   /** Starts listening; rejects with a plain-words error when the port is taken. */
@@ -65,11 +67,21 @@ export class ProxyServer {
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         if (err.code === 'EADDRINUSE') {
-          reject(new Error(`Port ${port} on ${host} is already in use. Choose another with --port, or --port 0 for a free one.`));
+          reject(
+            new Error(
+              `Port ${port} on ${host} is already in use. Choose another with --port, or --port 0 for a free one.`,
+            ),
+          );
         } else if (err.code === 'EACCES') {
-          reject(new Error(`Not allowed to listen on ${host}:${port}; ports below 1024 need privileges. Choose another with --port.`));
+          reject(
+            new Error(
+              `Not allowed to listen on ${host}:${port}; ports below 1024 need privileges. Choose another with --port.`,
+            ),
+          );
         } else if (err.code === 'EADDRNOTAVAIL') {
-          reject(new Error(`${host} is not an address of this machine; choose another with --host.`));
+          reject(
+            new Error(`${host} is not an address of this machine; choose another with --host.`),
+          );
         } else {
           reject(err);
         }
@@ -170,7 +182,8 @@ export class ProxyServer {
         const text = `Loupe is a proxy. Configure your client to use http://127.0.0.1:${this.port} as its HTTP proxy (for example curl -x http://127.0.0.1:${this.port} URL), or open http://${MAGIC_HOST}/ through it.\n`;
         this.answerLocally(ex, req, res, plain(400, 'Bad Request', text), {
           code: 'bad_request',
-          message: 'The request was sent to Loupe as if it were the web server (no absolute URL); a proxy needs the full URL.',
+          message:
+            'The request was sent to Loupe as if it were the web server (no absolute URL); a proxy needs the full URL.',
           phase: 'request',
         });
       }
@@ -184,13 +197,24 @@ export class ProxyServer {
     }
     const ex = this.newExchange(req, target?.href ?? raw);
     if (!target || target.protocol !== 'http:' || !target.hostname) {
-      const why = target ? `Loupe forwards http:// URLs; '${target.protocol}' requests need CONNECT.` : `'${raw}' is not a URL Loupe can forward.`;
-      this.answerLocally(ex, req, res, plain(400, 'Bad Request', `${why}\n`), { code: 'bad_request', message: why, phase: 'request' });
+      const why = target
+        ? `Loupe forwards http:// URLs; '${target.protocol}' requests need CONNECT.`
+        : `'${raw}' is not a URL Loupe can forward.`;
+      this.answerLocally(ex, req, res, plain(400, 'Bad Request', `${why}\n`), {
+        code: 'bad_request',
+        message: why,
+        phase: 'request',
+      });
       return;
     }
     if (this.isSelf(target.hostname, target.port ? Number(target.port) : 80)) {
       ex.tags.push('loupe-page');
-      this.answerLocally(ex, req, res, localPage(ex.request.method, target.pathname + target.search, this.ctx.ca));
+      this.answerLocally(
+        ex,
+        req,
+        res,
+        localPage(ex.request.method, target.pathname + target.search, this.ctx.ca),
+      );
       return;
     }
     forward(this.ctx, ex, req, res, target);
@@ -203,9 +227,16 @@ export class ProxyServer {
     } catch {
       target = undefined;
     }
-    if (!target || target.protocol !== 'http:' || this.isSelf(target.hostname, target.port ? Number(target.port) : 80)) {
-      const body = 'Loupe relays protocol upgrades only for absolute http:// URLs of other hosts.\n';
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    if (
+      !target ||
+      target.protocol !== 'http:' ||
+      this.isSelf(target.hostname, target.port ? Number(target.port) : 80)
+    ) {
+      const body =
+        'Loupe relays protocol upgrades only for absolute http:// URLs of other hosts.\n';
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
       return;
     }
     const ex = this.newExchange(req, target.href);
@@ -216,7 +247,13 @@ export class ProxyServer {
   }
 
   /** Answers without any upstream, reporting the exchange on the hooks like a forwarded one. */
-  private answerLocally(ex: Exchange, req: IncomingMessage, res: ServerResponse, local: LocalResponse, error?: FlowError): void {
+  private answerLocally(
+    ex: Exchange,
+    req: IncomingMessage,
+    res: ServerResponse,
+    local: LocalResponse,
+    error?: FlowError,
+  ): void {
     const hooks = this.ctx.hooks;
     const run = (): void => {
       req.on('data', (chunk: Buffer) => {
@@ -254,7 +291,10 @@ export class ProxyServer {
     else run();
   }
 
-  private onClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer; reason?: string }, socket: Socket): void {
+  private onClientError(
+    err: NodeJS.ErrnoException & { rawPacket?: Buffer; reason?: string },
+    socket: Socket,
+  ): void {
     const code = err.code ?? '';
     if (code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
@@ -273,7 +313,14 @@ export class ProxyServer {
       startedAt: Date.now(),
       client: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
       clientConnectionId: this.clientId(socket),
-      request: { method: m?.[1] ?? '-', url: m?.[2] ?? '', httpVersion: 'HTTP/1.1', headers: [], trailers: [], bodySize: 0 },
+      request: {
+        method: m?.[1] ?? '-',
+        url: m?.[2] ?? '',
+        httpVersion: 'HTTP/1.1',
+        headers: [],
+        trailers: [],
+        bodySize: 0,
+      },
       timings: emptyTimings(),
       reused: false,
       tags: ['rejected'],
@@ -302,16 +349,22 @@ function plain(status: number, statusText: string, text: string): LocalResponse 
 }
 
 /** Words for the parser errors a client can provoke. */
-function describeParseError(code: string, reason: string | undefined, maxHeaderSize: number): string {
+function describeParseError(
+  code: string,
+  reason: string | undefined,
+  maxHeaderSize: number,
+): string {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
       return `The request's header section is larger than ${Math.round(maxHeaderSize / 1024)} KiB; Loupe refused it.`;
     case 'HPE_UNEXPECTED_CONTENT_LENGTH':
-      return 'The request has both Content-Length and Transfer-Encoding. Loupe refuses it rather than guess which one the server would obey (request smuggling).';
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      // llhttp reports Content-Length beside Transfer-Encoding under either code.
+      return /content-length/i.test(reason ?? '') || code === 'HPE_UNEXPECTED_CONTENT_LENGTH'
+        ? 'The request has both Content-Length and Transfer-Encoding. Loupe refuses it rather than guess which one the server would obey (request smuggling).'
+        : 'The request has a Transfer-Encoding that does not end in chunked; Loupe refused it.';
     case 'HPE_INVALID_CONTENT_LENGTH':
       return 'The request has an invalid Content-Length, or several that disagree; Loupe refused it.';
-    case 'HPE_INVALID_TRANSFER_ENCODING':
-      return 'The request has a Transfer-Encoding that does not end in chunked; Loupe refused it.';
     case 'HPE_LF_EXPECTED':
     case 'HPE_CR_EXPECTED':
     case 'HPE_STRICT':

@@ -23,10 +23,14 @@ async function echoUpstream(): Promise<number> {
   });
   upstream.on('upgrade', (req, socket) => {
     if (req.headers.upgrade !== 'echo') {
-      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 8\r\nConnection: close\r\n\r\ndeclined');
+      socket.end(
+        'HTTP/1.1 400 Bad Request\r\nContent-Length: 8\r\nConnection: close\r\n\r\ndeclined',
+      );
       return;
     }
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n',
+    );
     socket.on('data', (d: Buffer) => socket.write(`echo:${d}`));
     // Upgraded sockets of an http.Server are half-open: end ours when the peer ends.
     socket.on('end', () => socket.end());
@@ -48,7 +52,9 @@ describe('protocol upgrade relay', () => {
     proxy = await startProxy();
     const done = collect(proxy);
     const socket = net.connect(proxy.port, '127.0.0.1');
-    socket.write(`GET http://127.0.0.1:${port}/chat HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`);
+    socket.write(
+      `GET http://127.0.0.1:${port}/chat HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`,
+    );
     let received = '';
     await new Promise<void>((resolve) => {
       socket.on('data', (d: Buffer) => {
@@ -73,7 +79,9 @@ describe('protocol upgrade relay', () => {
     proxy = await startProxy();
     const done = collect(proxy);
     const socket = net.connect(proxy.port, '127.0.0.1');
-    socket.write(`GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: other\r\n\r\n`);
+    socket.write(
+      `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: other\r\n\r\n`,
+    );
     let received = '';
     socket.on('data', (d: Buffer) => (received += d));
     await new Promise((resolve) => socket.on('close', resolve));
@@ -87,7 +95,9 @@ describe('protocol upgrade relay', () => {
     proxy = await startProxy();
     const done = collect(proxy);
     const socket = net.connect(proxy.port, '127.0.0.1');
-    socket.write('GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    socket.write(
+      'GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n',
+    );
     let received = '';
     socket.on('data', (d: Buffer) => (received += d));
     await new Promise((resolve) => socket.on('close', resolve));

@@ -14,14 +14,28 @@ import type { Exchange } from './hooks';
 import { bareHost } from './upstream';
 
 /** Writes an HTTP/1.1 response head (and optional body) on a raw socket. */
-function writeHead(socket: Socket, status: number, statusText: string, rawHeaders: string[], body?: string): void {
+function writeHead(
+  socket: Socket,
+  status: number,
+  statusText: string,
+  rawHeaders: string[],
+  body?: string,
+): void {
   let head = `HTTP/1.1 ${status} ${statusText}\r\n`;
-  for (let i = 0; i < rawHeaders.length; i += 2) head += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+  for (let i = 0; i < rawHeaders.length; i += 2)
+    head += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
   socket.write(`${head}\r\n`);
   if (body) socket.write(body);
 }
 
-export function handleUpgrade(ctx: EngineContext, ex: Exchange, req: IncomingMessage, client: Socket, head: Buffer, target: URL): void {
+export function handleUpgrade(
+  ctx: EngineContext,
+  ex: Exchange,
+  req: IncomingMessage,
+  client: Socket,
+  head: Buffer,
+  target: URL,
+): void {
   const opts = ctx.upstream.requestOptions(target, ex.request.method);
   const via = opts.via;
   delete opts.via;
@@ -34,7 +48,12 @@ export function handleUpgrade(ctx: EngineContext, ex: Exchange, req: IncomingMes
     if (done) return;
     done = true;
     if (err) {
-      ex.error = upstreamError(err, target.host, ex.response ? 'response' : 'connect', via?.display);
+      ex.error = upstreamError(
+        err,
+        target.host,
+        ex.response ? 'response' : 'connect',
+        via?.display,
+      );
       ctx.hooks.emit('error', ex);
     } else {
       ctx.hooks.emit('response', ex);
@@ -42,7 +61,11 @@ export function handleUpgrade(ctx: EngineContext, ex: Exchange, req: IncomingMes
   };
 
   // Upgraded connections are long-lived: no pooling, no idle timeout from the pool.
-  const upReq = http.request({ ...opts, agent: false, headers: toFlat(headers) as unknown as http.OutgoingHttpHeaders });
+  const upReq = http.request({
+    ...opts,
+    agent: false,
+    headers: toFlat(headers) as unknown as http.OutgoingHttpHeaders,
+  });
   upReq.once('socket', (socket) => {
     socket.once('connect', () => {
       if (socket.remoteAddress) ex.server = { ...ex.server!, address: socket.remoteAddress };
@@ -109,7 +132,20 @@ export function handleUpgrade(ctx: EngineContext, ex: Exchange, req: IncomingMes
       const error = upstreamError(err, target.host, 'connect', via?.display);
       const body = errorBody(error);
       const status = statusFor(error);
-      writeHead(client, status, http.STATUS_CODES[status] ?? 'Bad Gateway', ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'Connection', 'close'], body);
+      writeHead(
+        client,
+        status,
+        http.STATUS_CODES[status] ?? 'Bad Gateway',
+        [
+          'Content-Type',
+          'text/plain; charset=utf-8',
+          'Content-Length',
+          String(Buffer.byteLength(body)),
+          'Connection',
+          'close',
+        ],
+        body,
+      );
       client.end();
     } else {
       client.destroy();

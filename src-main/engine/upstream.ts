@@ -140,9 +140,15 @@ export class Upstream {
    * Opens a raw TCP connection to host:port for a tunnel, directly or with CONNECT through the
    * upstream proxy. Resolves once the connection is usable.
    */
-  openTunnel(host: string, port: number, timeoutMs: number): Promise<{ socket: Socket; address?: string }> {
+  openTunnel(
+    host: string,
+    port: number,
+    timeoutMs: number,
+  ): Promise<{ socket: Socket; address?: string }> {
     const proxy = this.proxyFor(host, port);
-    return proxy ? this.tunnelThroughProxy(proxy, host, port, timeoutMs) : this.connectDirect(host, port, timeoutMs);
+    return proxy
+      ? this.tunnelThroughProxy(proxy, host, port, timeoutMs)
+      : this.connectDirect(host, port, timeoutMs);
   }
 
   destroy(): void {
@@ -150,10 +156,17 @@ export class Upstream {
     this.proxyAgent?.destroy();
   }
 
-  private connectDirect(host: string, port: number, timeoutMs: number): Promise<{ socket: Socket; address?: string }> {
+  private connectDirect(
+    host: string,
+    port: number,
+    timeoutMs: number,
+  ): Promise<{ socket: Socket; address?: string }> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host, port, lookup: this.lookup, noDelay: true });
-      const timer = setTimeout(() => socket.destroy(codedError('UPSTREAM_TIMEOUT', 'timed out')), timeoutMs);
+      const timer = setTimeout(
+        () => socket.destroy(codedError('UPSTREAM_TIMEOUT', 'timed out')),
+        timeoutMs,
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeListener('error', onError);
@@ -212,7 +225,11 @@ export class Upstream {
 }
 
 function makeLookup(overrides: ReadonlyMap<string, string>): LookupFn {
-  const lookup = ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
+  const lookup = ((
+    hostname: string,
+    options: dns.LookupOptions,
+    callback: (...args: unknown[]) => void,
+  ) => {
     const mapped = overrides.get(hostname.toLowerCase().replace(/\.$/, ''));
     const family = mapped ? net.isIP(mapped) : 0;
     if (mapped && family) {

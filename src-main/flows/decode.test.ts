@@ -46,17 +46,27 @@ describe('decodeBody', () => {
 
   it('names an encoding it does not know', async () => {
     const result = await decodeBody(text, 'compress', { maxOutput: 1024 });
-    expect(result).toEqual({ ok: false, error: "the content encoding 'compress' is not one Loupe can decode" });
+    expect(result).toEqual({
+      ok: false,
+      error: "the content encoding 'compress' is not one Loupe can decode",
+    });
   });
 
   it('decodes zstd where the runtime can, and says so where it cannot', async () => {
     const z = zlib as typeof zlib & { zstdCompressSync?: (b: Buffer) => Buffer };
     if (z.zstdCompressSync) {
       const result = await decodeBody(z.zstdCompressSync(text), 'zstd', { maxOutput: 1 << 20 });
-      expect(result.ok && createHash('sha256').update(result.body).digest('hex')).toBe(createHash('sha256').update(text).digest('hex'));
+      expect(result.ok && createHash('sha256').update(result.body).digest('hex')).toBe(
+        createHash('sha256').update(text).digest('hex'),
+      );
     } else {
-      const result = await decodeBody(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), 'zstd', { maxOutput: 1024 });
-      expect(result).toEqual({ ok: false, error: 'zstd decoding needs a newer runtime (Node 22.15 or later)' });
+      const result = await decodeBody(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), 'zstd', {
+        maxOutput: 1024,
+      });
+      expect(result).toEqual({
+        ok: false,
+        error: 'zstd decoding needs a newer runtime (Node 22.15 or later)',
+      });
     }
   });
 });

@@ -6,7 +6,8 @@
 import zlib from 'node:zlib';
 import type { Transform } from 'node:stream';
 
-export type DecodeResult = { ok: true; body: Buffer; truncated: boolean } | { ok: false; error: string };
+export type DecodeResult =
+  { ok: true; body: Buffer; truncated: boolean } | { ok: false; error: string };
 
 type ZlibWithZstd = typeof zlib & { createZstdDecompress?: () => Transform };
 
@@ -18,7 +19,9 @@ function decoderFor(coding: string, first: number | undefined): Transform | stri
     case 'deflate':
       // Servers send both zlib-wrapped and raw deflate; browsers accept either. A zlib stream
       // starts with a CMF byte whose low nibble is 8.
-      return first !== undefined && (first & 0x0f) === 8 ? zlib.createInflate() : zlib.createInflateRaw();
+      return first !== undefined && (first & 0x0f) === 8
+        ? zlib.createInflate()
+        : zlib.createInflateRaw();
     case 'br':
       return zlib.createBrotliDecompress();
     case 'zstd': {
@@ -52,8 +55,12 @@ function run(input: Buffer, decoder: Transform, maxOutput: number): Promise<Deco
       chunks.push(chunk);
       size += chunk.length;
     });
-    decoder.on('end', () => finish({ ok: true, body: Buffer.concat(chunks, size), truncated: false }));
-    decoder.on('error', (err: Error) => finish({ ok: false, error: `the body could not be decoded: ${err.message}` }));
+    decoder.on('end', () =>
+      finish({ ok: true, body: Buffer.concat(chunks, size), truncated: false }),
+    );
+    decoder.on('error', (err: Error) =>
+      finish({ ok: false, error: `the body could not be decoded: ${err.message}` }),
+    );
     decoder.end(input);
   });
 }
@@ -62,7 +69,11 @@ function run(input: Buffer, decoder: Transform, maxOutput: number): Promise<Deco
  * Decodes `bytes` per a Content-Encoding header value (stacked codings decoded last-applied
  * first). Never throws; unknown or broken encodings come back as words.
  */
-export async function decodeBody(bytes: Buffer, contentEncoding: string | undefined, opts: { maxOutput: number }): Promise<DecodeResult> {
+export async function decodeBody(
+  bytes: Buffer,
+  contentEncoding: string | undefined,
+  opts: { maxOutput: number },
+): Promise<DecodeResult> {
   const codings = (contentEncoding ?? '')
     .split(',')
     .map((c) => c.trim().toLowerCase())

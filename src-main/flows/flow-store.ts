@@ -81,8 +81,13 @@ export class FlowStore {
 
   private flush(): void {
     this.timer = undefined;
-    const pick = (ids: Set<string>): Flow[] => [...ids].map((id) => this.byId.get(id)).filter((f): f is Flow => !!f);
-    const events: FlowEvents = { added: pick(this.added), updated: pick(this.updated), ...(this.cleared ? { cleared: true as const } : {}) };
+    const pick = (ids: Set<string>): Flow[] =>
+      [...ids].map((id) => this.byId.get(id)).filter((f): f is Flow => !!f);
+    const events: FlowEvents = {
+      added: pick(this.added),
+      updated: pick(this.updated),
+      ...(this.cleared ? { cleared: true as const } : {}),
+    };
     this.reset();
     for (const listener of this.listeners) listener(events);
   }

@@ -26,13 +26,15 @@ async function bodiesFor(flow: Flow, store: BodyStore): Promise<HarBodies> {
     if (!encoding || res.body.truncated) {
       // A truncated compressed body cannot be decoded to its end; keep the wire bytes.
       out.response = wire;
-      if (encoding) out.responseNote = `The body is ${encoding}-encoded and was truncated, so it is stored as captured.`;
+      if (encoding)
+        out.responseNote = `The body is ${encoding}-encoded and was truncated, so it is stored as captured.`;
     } else {
       const decoded = await decodeBody(wire, encoding, { maxOutput: HAR_DECODED_CAP });
       if (decoded.ok) {
         out.response = decoded.body;
         out.decoded = !decoded.truncated;
-        if (decoded.truncated) out.responseNote = `Decoding stopped at ${HAR_DECODED_CAP} bytes (the body expands further; a decompression bomb is possible).`;
+        if (decoded.truncated)
+          out.responseNote = `Decoding stopped at ${HAR_DECODED_CAP} bytes (the body expands further; a decompression bomb is possible).`;
       } else {
         out.response = wire;
         out.responseNote = `Stored as captured: ${decoded.error}.`;
@@ -48,7 +50,12 @@ export interface HarWriteOptions {
   onProgress?: (written: number, total: number) => void;
 }
 
-export async function writeHarFile(path: string, flows: readonly Flow[], store: BodyStore, opts: HarWriteOptions): Promise<void> {
+export async function writeHarFile(
+  path: string,
+  flows: readonly Flow[],
+  store: BodyStore,
+  opts: HarWriteOptions,
+): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const file = await open(temp, 'wx', 0o644);
   try {

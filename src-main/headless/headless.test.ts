@@ -303,7 +303,11 @@ describe('loupe headless', () => {
     needTool(ctx, 'curl');
     const p = await start(['--port', '0', '--data-dir', join(dir, 'data')]);
     // Asynchronously: the upstream lives in this process and must keep answering.
-    const { stdout: out } = await promisify(execFile)('curl', ['-sS', '-x', p.url, `http://127.0.0.1:${upstreamPort}/json`], { encoding: 'utf8' });
+    const { stdout: out } = await promisify(execFile)(
+      'curl',
+      ['-sS', '-x', p.url, `http://127.0.0.1:${upstreamPort}/json`],
+      { encoding: 'utf8' },
+    );
     expect(JSON.parse(out)).toEqual({ hello: 'world', method: 'GET' });
   });
 });

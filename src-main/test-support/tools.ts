@@ -18,6 +18,7 @@ export function hasTool(tool: string): boolean {
 /** Call first in a test that needs `tool`: skips it (or, under CI, fails it) when missing. */
 export function needTool(ctx: { skip(note?: string): void }, tool: string): void {
   if (hasTool(tool)) return;
-  if (process.env.CI === 'true') throw new Error(`${tool} is required under CI but is not installed`);
+  if (process.env.CI === 'true')
+    throw new Error(`${tool} is required under CI but is not installed`);
   ctx.skip(`${tool} is not installed`);
 }

@@ -1,0 +1,148 @@
+import http from 'node:http';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startProxy } from './index';
+import {
+  cleanup,
+  deadPort,
+  httpUpstream,
+  proxyHarness,
+  rawRequest,
+  viaProxy,
+} from '../test-support/servers';
+
+afterEach(cleanup);
+
+/**
+ * A minimal upstream proxy for chaining tests: forwards absolute-form requests and CONNECT to
+ * the one local target, recording what it was asked.
+ */
+async function chainProxy(
+  targetPort: number,
+): Promise<{ port: number; seen: { method: string; url: string; auth?: string }[] }> {
+  const seen: { method: string; url: string; auth?: string }[] = [];
+  const { server, port } = await httpUpstream((req, res) => {
+    seen.push({
+      method: req.method!,
+      url: req.url!,
+      ...(req.headers['proxy-authorization'] ? { auth: req.headers['proxy-authorization'] } : {}),
+    });
+    const up = http.request(
+      {
+        host: '127.0.0.1',
+        port: targetPort,
+        method: req.method,
+        path: new URL(req.url!).pathname,
+        headers: req.headers,
+      },
+      (upRes) => {
+        res.writeHead(upRes.statusCode!, { ...upRes.headers, 'X-Via-Chain': '1' });
+        upRes.pipe(res);
+      },
+    );
+    req.pipe(up);
+  });
+  server.on('connect', (req, socket: net.Socket, head) => {
+    seen.push({
+      method: 'CONNECT',
+      url: req.url!,
+      ...(req.headers['proxy-authorization'] ? { auth: req.headers['proxy-authorization'] } : {}),
+    });
+    const up = net.connect(targetPort, '127.0.0.1', () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+  });
+  return { port, seen };
+}
+
+describe('name resolution', () => {
+  it('connects a made-up host to the --resolve address', async () => {
+    const { port } = await httpUpstream((req, res) => res.end(`host ${req.headers.host}`));
+    const h = await proxyHarness({ resolve: [['api.loupe.test', '127.0.0.1']] });
+    const res = await viaProxy(h.proxy.port, `http://API.loupe.test:${port}/`);
+    // URLs lower-case host names; the override matches whatever the case.
+    expect(res.body.toString()).toBe(`host api.loupe.test:${port}`);
+    const [ex] = await h.waitFor(1);
+    expect(ex!.server).toMatchObject({ host: 'api.loupe.test', address: '127.0.0.1' });
+  });
+
+  it('resolves names through the OS resolver (localhost, as /etc/hosts says)', async () => {
+    const { port } = await httpUpstream((_req, res) => res.end('local'));
+    const h = await proxyHarness();
+    const res = await viaProxy(h.proxy.port, `http://localhost:${port}/`);
+    expect(res.body.toString()).toBe('local');
+  });
+});
+
+describe('upstream proxy chaining', () => {
+  it('sends plain requests through the upstream proxy in absolute form with its credentials', async () => {
+    const target = await httpUpstream((_req, res) => res.end('from target'));
+    const chain = await chainProxy(target.port);
+    const h = await proxyHarness({ upstreamProxy: `http://user:p%40ss@127.0.0.1:${chain.port}` });
+    const res = await viaProxy(h.proxy.port, `http://far.example.test:${target.port}/path?q=1`);
+    expect(res.body.toString()).toBe('from target');
+    expect(res.rawHeaders).toContain('X-Via-Chain');
+    expect(chain.seen).toEqual([
+      {
+        method: 'GET',
+        url: `http://far.example.test:${target.port}/path?q=1`,
+        auth: `Basic ${Buffer.from('user:p@ss').toString('base64')}`,
+      },
+    ]);
+    const [ex] = await h.waitFor(1);
+    expect(ex!.tags).toContain('upstream-proxy');
+  });
+
+  it('sends CONNECT tunnels through the upstream proxy', async () => {
+    const target = await httpUpstream((_req, res) => res.end('tunnelled'));
+    const chain = await chainProxy(target.port);
+    const h = await proxyHarness({ upstreamProxy: `http://127.0.0.1:${chain.port}` });
+    const text = await rawRequest(
+      h.proxy.port,
+      `CONNECT far.example.test:${target.port} HTTP/1.1\r\nHost: far.example.test:${target.port}\r\n\r\nGET / HTTP/1.1\r\nHost: far\r\nConnection: close\r\n\r\n`,
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 OK/);
+    expect(text.endsWith('tunnelled')).toBe(true);
+    expect(chain.seen).toEqual([{ method: 'CONNECT', url: `far.example.test:${target.port}` }]);
+  });
+
+  it('goes direct for hosts on the no-proxy list', async () => {
+    const target = await httpUpstream((_req, res) => res.end('direct'));
+    const chain = await chainProxy(target.port);
+    const h = await proxyHarness({
+      upstreamProxy: `http://127.0.0.1:${chain.port}`,
+      noProxy: (host) => host === '127.0.0.1',
+    });
+    const res = await viaProxy(h.proxy.port, `http://127.0.0.1:${target.port}/`);
+    expect(res.body.toString()).toBe('direct');
+    expect(chain.seen).toEqual([]);
+  });
+
+  it('reports an upstream proxy that refuses CONNECT', async () => {
+    const { server, port } = await httpUpstream((_req, res) => res.end());
+    server.on('connect', (_req, socket: net.Socket) =>
+      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\n\r\n'),
+    );
+    const h = await proxyHarness({ upstreamProxy: `http://127.0.0.1:${port}` });
+    const text = await rawRequest(
+      h.proxy.port,
+      'CONNECT far.example.test:443 HTTP/1.1\r\nHost: far.example.test:443\r\n\r\n',
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 502 Bad Gateway/);
+    expect(text).toContain('407');
+    await expect.poll(() => h.tunnels.length).toBe(1);
+    expect(h.tunnels[0]!.error?.code).toBe('upstream_proxy_failed');
+  });
+
+  it('refuses to chain to itself', async () => {
+    const port = await deadPort();
+    await expect(startProxy({ port, upstreamProxy: `http://127.0.0.1:${port}` })).rejects.toThrow(
+      /is this Loupe itself; chaining to it would loop/,
+    );
+  });
+});
