@@ -3,6 +3,7 @@
  * server for hostile upstreams, and an engine with its hook reports collected. Everything started
  * here is closed by `cleanup()` (call it in afterEach).
  */
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import type { Exchange, Tunnel } from '../engine/hooks';
@@ -167,4 +168,20 @@ export async function deadPort(): Promise<number> {
   const port = (server.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** Runs curl (asynchronously: upstreams in this process must keep answering). */
+export function curl(
+  args: string[],
+  input?: Buffer,
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('curl', ['-sS', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
+    child.stdin.end(input);
+  });
 }
