@@ -24,6 +24,8 @@ export interface EngineContext {
   options: EngineOptions;
   /** True when host:port is this proxy itself (or the magic host `loupe.local`). */
   isSelf(host: string, port: number): boolean;
+  /** True when host:port is on the SSL bypass list (never decrypted). */
+  isBypassed(host: string, port: number): boolean;
   /** The CA certificate offered on the `loupe.local` page, when one is loaded. */
   ca?: CaForPage;
   /** A new id for a flow (exchange or tunnel). */

@@ -22,6 +22,8 @@ export interface ProxyOptions {
   resolve?: Iterable<[string, string]>;
   /** `--upstream-proxy URL`: chain through another proxy. */
   upstreamProxy?: string;
+  /** The SSL bypass list: hosts that are never decrypted, only tunnelled. */
+  isBypassed?: (host: string, port: number) => boolean;
   /** Hosts that bypass the upstream proxy. */
   noProxy?: (host: string, port: number) => boolean;
   /** Extra trusted roots (PEM) for TLS to an upstream proxy; added to Node's and the OS's. */
@@ -65,6 +67,7 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
   const server = new ProxyServer({
     hooks,
     upstream,
+    isBypassed: opts.isBypassed ?? (() => false),
     options: {
       upstreamTimeoutMs: opts.upstreamTimeoutMs ?? DEFAULT_ENGINE_OPTIONS.upstreamTimeoutMs,
       headersTimeoutMs: opts.headersTimeoutMs ?? DEFAULT_ENGINE_OPTIONS.headersTimeoutMs,

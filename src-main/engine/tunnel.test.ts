@@ -50,6 +50,24 @@ describe('CONNECT tunnels', () => {
     expect(h.tunnels[0]!.reason).toContain('without decryption');
   });
 
+  it('tags a tunnel to a host on the bypass list and says why it was not decrypted', async () => {
+    const { port } = await rawUpstream((s) => s.once('data', () => s.end()));
+    const h = await proxyHarness({
+      resolve: [['bank.loupe.test', '127.0.0.1']],
+      isBypassed: (host) => host === 'bank.loupe.test',
+    });
+    await rawRequest(
+      h.proxy.port,
+      Buffer.concat([
+        Buffer.from(`CONNECT bank.loupe.test:${port} HTTP/1.1\r\nHost: x\r\n\r\n`),
+        Buffer.from([0x16, 0x03, 0x01, 0x00, 0x01, 0]),
+      ]),
+    );
+    await expect.poll(() => h.tunnels.length).toBe(1);
+    expect(h.tunnels[0]!.tags).toContain('bypassed');
+    expect(h.tunnels[0]!.reason).toBe('On the SSL bypass list: relayed without decryption.');
+  });
+
   it('answers CONNECT to a dead port with 502 and records the error', async () => {
     const port = await deadPort();
     const h = await proxyHarness();

@@ -79,10 +79,13 @@ export function handleConnect(
     report();
   };
 
+  const bypassed = ctx.isBypassed(target.host, target.port);
+  if (bypassed) tunnel.tags.push('bypassed');
   const sniff = (chunk: Buffer): void => {
     tunnel.protocol = chunk[0] === 0x16 ? 'tls' : 'unknown';
-    tunnel.reason =
-      tunnel.protocol === 'tls'
+    tunnel.reason = bypassed
+      ? 'On the SSL bypass list: relayed without decryption.'
+      : tunnel.protocol === 'tls'
         ? 'TLS relayed without decryption: HTTPS interception is not enabled in this build.'
         : 'The client did not start TLS; the bytes were relayed as they are.';
   };

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHeadless, runLoupe, type HeadlessProcess } from '../test-support/headless';
 import { validateHar } from '../test-support/har-schema';
+import { rawRequest } from '../test-support/servers';
 import { needTool } from '../test-support/tools';
 
 interface HarEntry {
@@ -211,6 +212,51 @@ describe('loupe headless', () => {
     expect(await p.stop('SIGTERM')).toBe(0);
     const doc = JSON.parse(readFileSync(har, 'utf8')) as { log: { entries: HarEntry[] } };
     expect(doc.log.entries).toHaveLength(1);
+  });
+
+  it('applies --bypass together with the saved list: matching tunnels are marked bypassed in the HAR', async () => {
+    const har = join(dir, 'bypass.har');
+    const data = join(dir, 'data');
+    mkdirSync(data);
+    writeFileSync(
+      join(data, 'settings.json'),
+      JSON.stringify({ version: 1, bypass: [{ pattern: 'saved.loupe.test', enabled: true }] }),
+    );
+    const p = await start([
+      '--port',
+      '0',
+      '--data-dir',
+      data,
+      '--har',
+      har,
+      '--bypass',
+      '*.bank.loupe.test',
+      '--resolve',
+      'www.bank.loupe.test=127.0.0.1',
+      '--resolve',
+      'saved.loupe.test=127.0.0.1',
+      '--resolve',
+      'other.loupe.test=127.0.0.1',
+    ]);
+    for (const host of ['www.bank.loupe.test', 'saved.loupe.test', 'other.loupe.test']) {
+      await rawRequest(
+        p.port,
+        `CONNECT ${host}:${upstreamPort} HTTP/1.1\r\nHost: ${host}\r\n\r\nGET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+    }
+    expect(await p.stop('SIGINT')).toBe(0);
+    const entries = (
+      JSON.parse(readFileSync(har, 'utf8')) as {
+        log: { entries: (HarEntry & { _tags?: string[] })[] };
+      }
+    ).log.entries;
+    expect(
+      entries.map((e) => [new URL(e.request.url).hostname, e._tags?.includes('bypassed') ?? false]),
+    ).toEqual([
+      ['www.bank.loupe.test', true],
+      ['saved.loupe.test', true],
+      ['other.loupe.test', false],
+    ]);
   });
 
   it('creates a unique CA in the data directory with its key readable only by the user', async () => {

@@ -77,6 +77,11 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
     const bodies = new BodyStore({ dir: join(dataDir, 'bodies') });
     const capture = createCapture({ hooks, flows, bodies, bodyCap: settings.captureBodyCap });
 
+    // The saved list plus this run's --bypass patterns (validated by the argument parser).
+    const bypass = compileBypassList([
+      ...settings.bypass,
+      ...config.bypass.map((pattern) => ({ pattern, enabled: true })),
+    ]);
     const noProxy = config.noProxy.length
       ? compileBypassList(config.noProxy.map((pattern) => ({ pattern, enabled: true })))
       : undefined;
@@ -85,6 +90,7 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
       port: config.port,
       hooks,
       resolve: config.resolve,
+      isBypassed: (host: string, port: number) => bypass.matches(host, port),
       ...(config.upstreamProxy ? { upstreamProxy: config.upstreamProxy } : {}),
       ...(noProxy ? { noProxy: (host: string, port: number) => noProxy.matches(host, port) } : {}),
       trustedCa: trustedRoots(config.upstreamCa),
