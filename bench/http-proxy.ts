@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startHeadless } from '../src-main/test-support/headless';
+import { pump } from '../src-main/test-support/payloads';
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const CONCURRENCY = 50;
@@ -30,15 +31,7 @@ function startUpstream(): Promise<{ server: http.Server; port: number }> {
   const server = http.createServer((req, res) => {
     if (req.url === '/big') {
       res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': BIG });
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < BIG) {
-          sent += chunk.length;
-          if (!res.write(chunk)) return void res.once('drain', pump);
-        }
-        res.end();
-      };
-      pump();
+      pump(res, chunk, BIG);
       return;
     }
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': BODY.length });

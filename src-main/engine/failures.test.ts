@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startProxy } from './index';
 import {
@@ -12,6 +11,7 @@ import {
   rawUpstream,
   viaProxy,
 } from '../test-support/servers';
+import { gzipBomb } from '../test-support/payloads';
 
 afterEach(cleanup);
 
@@ -170,13 +170,7 @@ describe('hostile input', () => {
 
   it('relays a gzip bomb byte for byte without inflating it', async () => {
     // ~2 GiB of zeros, gzip-compressed once to ~2 MB.
-    const gzip = zlib.createGzip({ level: 9 });
-    const parts: Buffer[] = [];
-    gzip.on('data', (c: Buffer) => parts.push(c));
-    const zeros = Buffer.alloc(1 << 20);
-    for (let i = 0; i < 2048; i++) gzip.write(zeros);
-    await new Promise((resolve) => gzip.end(resolve));
-    const bomb = Buffer.concat(parts);
+    const bomb = await gzipBomb(2048);
     const { port } = await httpUpstream((_req, res) => {
       res.writeHead(200, {
         'Content-Encoding': 'gzip',

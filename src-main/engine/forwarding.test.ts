@@ -10,6 +10,7 @@ import {
   rawUpstream,
   viaProxy,
 } from '../test-support/servers';
+import { pump } from '../test-support/payloads';
 
 afterEach(cleanup);
 
@@ -325,15 +326,7 @@ describe('forwarding', () => {
       });
       req.on('end', () => {
         res.writeHead(200, { 'Content-Length': String(size) });
-        let sent = 0;
-        const pump = (): void => {
-          while (sent < size) {
-            sent += chunk.length;
-            if (!res.write(chunk)) return void res.once('drain', pump);
-          }
-          res.end();
-        };
-        pump();
+        pump(res, chunk, size);
       });
     });
     const h = await proxyHarness();
@@ -363,15 +356,7 @@ describe('forwarding', () => {
         },
       );
       req.on('error', reject);
-      let sent = 0;
-      const pump = (): void => {
-        while (sent < size) {
-          sent += chunk.length;
-          if (!req.write(chunk)) return void req.once('drain', pump);
-        }
-        req.end();
-      };
-      pump();
+      pump(req, chunk, size);
     });
     expect(uploadedBytes).toBe(size);
     expect(uploaded.digest('hex')).toBe(digest);

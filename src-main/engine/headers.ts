@@ -3,7 +3,9 @@
  * arrival order with their original case; we keep them that way and drop only what is
  * hop-by-hop (RFC 9110 §7.6.1), including every header named in `Connection`.
  */
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { HeaderPair } from '../../src-common/flow';
+import type { Exchange } from './hooks';
 
 /** Headers that describe one connection, never the message. */
 const HOP_BY_HOP = new Set([
@@ -79,4 +81,42 @@ export function forwardHeaders(
 export function hasHeader(pairs: readonly HeaderPair[], name: string): boolean {
   for (const [n] of pairs) if (n.toLowerCase() === name) return true;
   return false;
+}
+
+/** An HTTP/1.1 response head as bytes, for sockets no longer owned by Node's HTTP server. */
+export function rawHead(status: number, statusText: string, rawHeaders: readonly string[]): string {
+  let head = `HTTP/1.1 ${status} ${statusText}\r\n`;
+  for (let i = 0; i < rawHeaders.length; i += 2)
+    head += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+  return `${head}\r\n`;
+}
+
+/** A complete plain-text response that closes the connection, for raw sockets. */
+export function rawTextResponse(
+  status: number,
+  text: string,
+  extra: readonly string[] = [],
+): string {
+  const headers = [
+    'Content-Type',
+    'text/plain; charset=utf-8',
+    'Content-Length',
+    String(Buffer.byteLength(text)),
+    ...extra,
+    'Connection',
+    'close',
+  ];
+  return rawHead(status, STATUS_CODES[status] ?? '', headers) + text;
+}
+
+/** The recorded head of a response as Node parsed it. */
+export function responseRecord(msg: IncomingMessage): NonNullable<Exchange['response']> {
+  return {
+    status: msg.statusCode ?? 0,
+    statusText: msg.statusMessage ?? '',
+    httpVersion: `HTTP/${msg.httpVersion}`,
+    headers: toPairs(msg.rawHeaders),
+    trailers: [],
+    bodySize: 0,
+  };
 }

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FlowError } from '../../src-common/flow';
 import { errorBody, statusFor, upstreamError } from './errors';
-import { forwardHeaders, toFlat, toPairs } from './headers';
+import { forwardHeaders, responseRecord, toFlat, toPairs } from './headers';
 import type { Exchange } from './hooks';
 import type { EngineContext } from './context';
 import { bareHost } from './upstream';
@@ -159,14 +159,7 @@ export function forward(
 
     const onResponse = (upRes: IncomingMessage): void => {
       clock.firstByte = performance.now();
-      ex.response = {
-        status: upRes.statusCode ?? 0,
-        statusText: upRes.statusMessage ?? '',
-        httpVersion: `HTTP/${upRes.httpVersion}`,
-        headers: toPairs(upRes.rawHeaders),
-        trailers: [],
-        bodySize: 0,
-      };
+      ex.response = responseRecord(upRes);
       const paused = ctx.hooks.emitPausable('responseHeaders', ex);
       if (paused) {
         upRes.pause();

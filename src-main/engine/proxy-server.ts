@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { emptyTimings } from '../../src-common/flow';
 import type { FlowError } from '../../src-common/flow';
 import type { EngineContext } from './context';
-import { toPairs } from './headers';
+import { rawTextResponse, toPairs } from './headers';
 import type { Exchange } from './hooks';
 import { forward } from './http-exchange';
 import { localPage, MAGIC_HOST, type LocalResponse } from './local-page';
@@ -232,10 +232,11 @@ export class ProxyServer {
       target.protocol !== 'http:' ||
       this.isSelf(target.hostname, target.port ? Number(target.port) : 80)
     ) {
-      const body =
-        'Loupe relays protocol upgrades only for absolute http:// URLs of other hosts.\n';
       socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        rawTextResponse(
+          400,
+          'Loupe relays protocol upgrades only for absolute http:// URLs of other hosts.\n',
+        ),
       );
       return;
     }
@@ -301,7 +302,7 @@ export class ProxyServer {
       return;
     }
     if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADER_TIMEOUT') {
-      socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.end(rawTextResponse(408, 'The request head did not arrive in time.\n'));
       return;
     }
     const tooLarge = code === 'HPE_HEADER_OVERFLOW';
@@ -326,11 +327,7 @@ export class ProxyServer {
       tags: ['rejected'],
       error: { code: 'bad_request', message, phase: 'request', ...(code ? { detail: code } : {}) },
     };
-    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    const body = `${message}\n`;
-    socket.end(
-      `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    socket.end(rawTextResponse(tooLarge ? 431 : 400, `${message}\n`));
     this.ctx.hooks.emit('error', ex);
   }
 }

@@ -7,7 +7,8 @@ import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { EngineContext } from './context';
-import { errorBody, upstreamError } from './errors';
+import { errorBody, statusFor, upstreamError } from './errors';
+import { rawTextResponse } from './headers';
 import type { Tunnel } from './hooks';
 
 /** Parses a CONNECT authority (`host:port`, `[v6]:port`); undefined when malformed. */
@@ -34,9 +35,11 @@ export function handleConnect(
 ): void {
   const target = parseAuthority(req.url ?? '');
   if (!target) {
-    const body = `CONNECT needs a target of the form host:port; '${req.url}' is not one.\n`;
     client.end(
-      `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      rawTextResponse(
+        400,
+        `CONNECT needs a target of the form host:port; '${req.url}' is not one.\n`,
+      ),
     );
     return;
   }
@@ -115,11 +118,9 @@ export function handleConnect(
     (err: unknown) => {
       const error = upstreamError(err, `${target.host}:${target.port}`, 'connect');
       tunnel.error = error;
-      const body = errorBody(error);
-      const status = error.code === 'upstream_timeout' ? '504 Gateway Timeout' : '502 Bad Gateway';
       if (!client.destroyed) {
         client.end(
-          `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Loupe-Error: ${error.code}\r\nConnection: close\r\n\r\n${body}`,
+          rawTextResponse(statusFor(error), errorBody(error), ['X-Loupe-Error', error.code]),
         );
       }
       if (!closed) report();

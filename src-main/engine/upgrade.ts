@@ -9,24 +9,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { EngineContext } from './context';
 import { errorBody, statusFor, upstreamError } from './errors';
-import { forwardHeaders, toFlat, toPairs } from './headers';
+import { forwardHeaders, rawHead, rawTextResponse, responseRecord, toFlat } from './headers';
 import type { Exchange } from './hooks';
 import { bareHost } from './upstream';
-
-/** Writes an HTTP/1.1 response head (and optional body) on a raw socket. */
-function writeHead(
-  socket: Socket,
-  status: number,
-  statusText: string,
-  rawHeaders: string[],
-  body?: string,
-): void {
-  let head = `HTTP/1.1 ${status} ${statusText}\r\n`;
-  for (let i = 0; i < rawHeaders.length; i += 2)
-    head += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
-  socket.write(`${head}\r\n`);
-  if (body) socket.write(body);
-}
 
 export function handleUpgrade(
   ctx: EngineContext,
@@ -72,15 +57,8 @@ export function handleUpgrade(
     });
   });
   upReq.once('upgrade', (upRes, upSocket, upHead) => {
-    ex.response = {
-      status: upRes.statusCode ?? 101,
-      statusText: upRes.statusMessage ?? 'Switching Protocols',
-      httpVersion: `HTTP/${upRes.httpVersion}`,
-      headers: toPairs(upRes.rawHeaders),
-      trailers: [],
-      bodySize: 0,
-    };
-    writeHead(client, ex.response.status, ex.response.statusText, upRes.rawHeaders);
+    ex.response = responseRecord(upRes);
+    client.write(rawHead(ex.response.status, ex.response.statusText, upRes.rawHeaders));
     // Count only what flows after the handshake: the heads are not payload.
     const sentBefore = upSocket.bytesWritten;
     const readBefore = upSocket.bytesRead - upHead.length;
@@ -102,21 +80,14 @@ export function handleUpgrade(
   });
   upReq.once('response', (upRes) => {
     // The server declined the upgrade: relay its answer and end the exchange.
-    ex.response = {
-      status: upRes.statusCode ?? 0,
-      statusText: upRes.statusMessage ?? '',
-      httpVersion: `HTTP/${upRes.httpVersion}`,
-      headers: toPairs(upRes.rawHeaders),
-      trailers: [],
-      bodySize: 0,
-    };
+    ex.response = responseRecord(upRes);
     // Close-delimited, so no framing needs rewriting whatever the server used.
     const relayed = forwardHeaders(ex.response.headers).filter(([n]) => {
       const lower = n.toLowerCase();
       return lower !== 'transfer-encoding' && lower !== 'content-length';
     });
     relayed.push(['Connection', 'close']);
-    writeHead(client, ex.response.status, ex.response.statusText, toFlat(relayed));
+    client.write(rawHead(ex.response.status, ex.response.statusText, toFlat(relayed)));
     upRes.on('data', (chunk: Buffer) => {
       ex.response!.bodySize += chunk.length;
       ctx.hooks.emit('responseBody', ex, chunk);
@@ -130,23 +101,9 @@ export function handleUpgrade(
   upReq.once('error', (err) => {
     if (!ex.response && client.writable) {
       const error = upstreamError(err, target.host, 'connect', via?.display);
-      const body = errorBody(error);
-      const status = statusFor(error);
-      writeHead(
-        client,
-        status,
-        http.STATUS_CODES[status] ?? 'Bad Gateway',
-        [
-          'Content-Type',
-          'text/plain; charset=utf-8',
-          'Content-Length',
-          String(Buffer.byteLength(body)),
-          'Connection',
-          'close',
-        ],
-        body,
+      client.end(
+        rawTextResponse(statusFor(error), errorBody(error), ['X-Loupe-Error', error.code]),
       );
-      client.end();
     } else {
       client.destroy();
     }

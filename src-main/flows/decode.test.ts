@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { gzipBomb } from '../test-support/payloads';
 import { decodeBody } from './decode';
 
 const text = Buffer.from('Loupe decodes this body. '.repeat(200));
@@ -23,13 +24,7 @@ describe('decodeBody', () => {
 
   it('stops a decompression bomb at the cap instead of inflating it', async () => {
     // ~1 GiB of zeros gzips to ~1 MiB; decoding must stop at 8 MiB.
-    const gzip = zlib.createGzip({ level: 9 });
-    const parts: Buffer[] = [];
-    gzip.on('data', (c: Buffer) => parts.push(c));
-    const zeros = Buffer.alloc(1 << 20);
-    for (let i = 0; i < 1024; i++) gzip.write(zeros);
-    await new Promise((resolve) => gzip.end(resolve));
-    const bomb = Buffer.concat(parts);
+    const bomb = await gzipBomb(1024);
     expect(bomb.length).toBeLessThan(2 << 20);
     const before = process.memoryUsage().rss;
     const result = await decodeBody(bomb, 'gzip', { maxOutput: 8 << 20 });

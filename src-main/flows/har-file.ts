@@ -3,12 +3,10 @@
  * temporary file that is renamed over the target only once complete: an existing file is never
  * left half-overwritten, and a failed write leaves no litter.
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Flow } from '../../src-common/flow';
 import { headerValue } from '../../src-common/flow';
 import { toHarEntry, type HarBodies } from '../../src-common/har/export';
+import { writeAtomically } from '../data/atomic-write';
 import type { BodyStore } from './body-store';
 import { decodeBody } from './decode';
 
@@ -56,9 +54,7 @@ export async function writeHarFile(
   store: BodyStore,
   opts: HarWriteOptions,
 ): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const file = await open(temp, 'wx', 0o644);
-  try {
+  await writeAtomically(path, 0o644, async (file) => {
     const creator = JSON.stringify({ name: 'Loupe', version: opts.creatorVersion });
     await file.write(`{"log":{"version":"1.2","creator":${creator},"entries":[`);
     for (let i = 0; i < flows.length; i++) {
@@ -68,12 +64,5 @@ export async function writeHarFile(
       opts.onProgress?.(i + 1, flows.length);
     }
     await file.write('\n]}}\n');
-    await file.sync();
-    await file.close();
-    await rename(temp, path);
-  } catch (err) {
-    await file.close().catch(() => undefined);
-    await rm(temp, { force: true });
-    throw err;
-  }
+  });
 }
