@@ -19,13 +19,13 @@ export class FlowStore {
 
   /** Adds a flow or replaces the stored one with the same id. */
   upsert(flow: Flow): void {
-    if (!this.byId.has(flow.id)) {
-      this.ids.push(flow.id);
-      this.added.add(flow.id);
-    } else if (!this.added.has(flow.id)) {
-      this.updated.add(flow.id);
-    }
+    const known = this.byId.has(flow.id);
+    if (!known) this.ids.push(flow.id);
     this.byId.set(flow.id, flow);
+    // Changes are tracked only while someone listens; with no subscriber there is no feed.
+    if (this.listeners.size === 0) return;
+    if (!known) this.added.add(flow.id);
+    else if (!this.added.has(flow.id)) this.updated.add(flow.id);
     this.schedule();
   }
 
@@ -47,6 +47,7 @@ export class FlowStore {
     this.byId.clear();
     this.added.clear();
     this.updated.clear();
+    if (this.listeners.size === 0) return;
     this.cleared = true;
     this.schedule();
   }
@@ -65,10 +66,7 @@ export class FlowStore {
   }
 
   private schedule(): void {
-    if (this.timer || this.listeners.size === 0) {
-      if (this.listeners.size === 0) this.reset();
-      return;
-    }
+    if (this.timer) return;
     this.timer = setTimeout(() => this.flush(), FLUSH_MS);
     this.timer.unref?.();
   }
