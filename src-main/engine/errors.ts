@@ -47,6 +47,9 @@ export function upstreamError(
       return make('upstream_timeout', `${where} did not answer in time.`);
     case 'ECONNRESET':
     case 'EPIPE':
+      if (e.message === 'socket hang up' && phase !== 'connect') {
+        return make('upstream_reset', `${where} closed the connection without answering.`);
+      }
       return phase === 'connect'
         ? make('connection_failed', `${where} closed the connection before it was established.`)
         : make(
@@ -60,6 +63,12 @@ export function upstreamError(
     case 'UPSTREAM_PROXY_FAILED':
       return make('upstream_proxy_failed', e.message);
     default:
+      if (code === 'HPE_HEADER_OVERFLOW') {
+        return make(
+          'malformed_response',
+          `${where} sent a response head larger than Loupe accepts (256 KiB).`,
+        );
+      }
       if (code.startsWith('HPE_')) {
         return make(
           'malformed_response',

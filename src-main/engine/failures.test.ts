@@ -99,6 +99,67 @@ describe('upstream failures', () => {
   });
 });
 
+describe('hostile upstream responses', () => {
+  // Each answer once crashed or hung a proxy somewhere; each must end in a flow with words.
+  it.each([
+    [
+      'a 101 to a request that asked for no upgrade',
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\nraw',
+      502,
+      'malformed_response',
+    ],
+    [
+      'a status that is not a number',
+      'HTTP/1.1 abc Odd\r\nContent-Length: 2\r\n\r\nok',
+      502,
+      'malformed_response',
+    ],
+    [
+      'a control character in a header value',
+      'HTTP/1.1 200 OK\r\nX-A: a\x01b\r\nContent-Length: 2\r\n\r\nok',
+      502,
+      'malformed_response',
+    ],
+    [
+      'Content-Length beside Transfer-Encoding',
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+      502,
+      'malformed_response',
+    ],
+    ['nothing at all', '', 502, 'upstream_reset'],
+    [
+      'a DEL in the reason phrase (relayed, cleaned)',
+      'HTTP/1.1 200 O\x7fK\r\nContent-Length: 2\r\n\r\nok',
+      200,
+      undefined,
+    ],
+    [
+      'a 30 KB response head (relayed)',
+      `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(30_000)}\r\nContent-Length: 2\r\n\r\nok`,
+      200,
+      undefined,
+    ],
+    [
+      'an unusual status code (relayed)',
+      'HTTP/1.1 599 Custom\r\nContent-Length: 2\r\n\r\nok',
+      599,
+      undefined,
+    ],
+  ])('survives %s', async (_name, answer, status, code) => {
+    const { port } = await rawUpstream((s) => s.once('data', () => s.end(answer)));
+    const h = await proxyHarness();
+    const text = await rawRequest(
+      h.proxy.port,
+      `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    expect(text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    const [ex] = await h.waitFor(1);
+    expect(ex!.error?.code).toBe(code);
+    if (code) expect(text).toContain(ex!.error!.message);
+    else expect(text.endsWith('ok')).toBe(true);
+  });
+});
+
 describe('hostile input', () => {
   const refused = async (
     request: string,

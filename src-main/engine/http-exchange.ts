@@ -16,7 +16,6 @@ import { bareHost } from './upstream';
 
 /** Per-exchange bookkeeping that never leaves the engine. */
 interface Clock {
-  t0: number;
   request?: number;
   socket?: number;
   lookup?: number;
@@ -24,6 +23,12 @@ interface Clock {
   sent?: number;
   firstByte?: number;
 }
+
+/**
+ * Largest upstream response head accepted. Larger than the client-side limit: servers send big
+ * Content-Security-Policy and Set-Cookie headers, and a proxy must not be stricter than browsers.
+ */
+const UPSTREAM_MAX_HEADER_SIZE = 256 * 1024;
 
 const ms = (a: number | undefined, b: number | undefined): number =>
   a === undefined || b === undefined ? -1 : Math.max(0, Math.round((b - a) * 1000) / 1000);
@@ -39,7 +44,7 @@ export function forward(
   res: ServerResponse,
   target: URL,
 ): void {
-  const clock: Clock = { t0: performance.now() };
+  const clock: Clock = {};
   let done = false;
 
   const finish = (error?: FlowError): void => {
@@ -58,7 +63,9 @@ export function forward(
     if (done) return;
     if (!res.headersSent) {
       const body = errorBody(error);
-      res.writeHead(statusFor(error), {
+      const status = statusFor(error);
+      // The reason is always given: a failed writeHead may have left a bad statusMessage behind.
+      res.writeHead(status, http.STATUS_CODES[status] ?? '', {
         'Content-Type': 'text/plain; charset=utf-8',
         'Content-Length': Buffer.byteLength(body),
         'X-Loupe-Error': error.code,
@@ -88,6 +95,7 @@ export function forward(
     try {
       upReq = http.request({
         ...opts,
+        maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE,
         headers: toFlat(headers) as unknown as http.OutgoingHttpHeaders,
       });
     } catch (err) {
@@ -126,6 +134,17 @@ export function forward(
       fail(upstreamError(err, targetName, phase, via?.display));
     });
     upReq.once('response', (upRes) => onResponse(upRes));
+    // Node closes the request without an error for some answers it will not parse (a 101 to a
+    // request that asked for no upgrade): the exchange must still end, with a reason.
+    upReq.once('close', () => {
+      if (!ex.response) {
+        fail({
+          code: 'malformed_response',
+          message: `${targetName} answered with something other than an HTTP response (for example 101 Switching Protocols to a request that asked for no upgrade).`,
+          phase: 'response',
+        });
+      }
+    });
 
     // Request body: stream with backpressure; report each chunk.
     const tapRequest = ctx.hooks.has('requestBody');
@@ -181,7 +200,22 @@ export function forward(
       const headers = forwardHeaders(response.headers, {
         dropTransferEncoding: req.httpVersion === '1.0',
       });
-      res.writeHead(response.status, response.statusText, toFlat(headers));
+      // Node's parser accepts reason phrases its writer refuses (a DEL, say): relay the rest.
+      const reason = response.statusText.replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
+      if (reason !== response.statusText) ex.tags.push('reason-phrase-cleaned');
+      try {
+        res.writeHead(response.status, reason, toFlat(headers));
+      } catch (err) {
+        // Node refuses to write some values its parser let through (e.g. a control character
+        // in the reason phrase); the upstream's answer cannot be relayed as it is.
+        upRes.destroy();
+        fail({
+          code: 'malformed_response',
+          message: `${targetName} sent a response head that cannot be relayed: ${(err as Error).message}.`,
+          phase: 'response',
+        });
+        return;
+      }
       const tapResponse = ctx.hooks.has('responseBody');
       upRes.on('data', (chunk: Buffer) => {
         response.bodySize += chunk.length;

@@ -61,6 +61,12 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
   const harPath = config.harPath ? resolve(config.harPath) : undefined;
   if (harPath) checkHarTarget(harPath);
 
+  // One broken connection must never end the session and lose what was captured: a bug that
+  // escapes every handler is reported and the proxy keeps serving.
+  process.on('uncaughtException', (err) =>
+    info(`loupe headless: internal error (please report it): ${err.stack ?? err}`),
+  );
+
   const dataDir = resolve(config.dataDir ?? defaultDataDir());
   await ensureDataDir(dataDir);
   const lock = await acquireLock(dataDir);
