@@ -68,6 +68,20 @@ describe('forwarding', () => {
     expect(ex!.response!.httpVersion).toBe('HTTP/1.0');
   });
 
+  it('sends the target authority as Host even when the client named another', async () => {
+    let host = '';
+    const { port } = await httpUpstream((req, res) => {
+      host = req.headers.host ?? '';
+      res.end();
+    });
+    const h = await proxyHarness();
+    await rawRequest(
+      h.proxy.port,
+      `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: victim.example\r\nConnection: close\r\n\r\n`,
+    );
+    expect(host).toBe(`127.0.0.1:${port}`);
+  });
+
   it('keeps header case, order and duplicates in both directions', async () => {
     let upstreamSaw: string[] = [];
     const { port } = await httpUpstream((req, res) => {

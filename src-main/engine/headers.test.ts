@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HeaderPair } from '../../src-common/flow';
-import { forwardHeaders, toFlat, toPairs } from './headers';
+import { forwardHeaders, toFlat, toPairs, withHost } from './headers';
 import { parseAuthority } from './tunnel';
 
 describe('forwardHeaders', () => {
@@ -83,6 +83,42 @@ describe('forwardHeaders', () => {
   it('converts between flat raw arrays and pairs without losing anything', () => {
     const flat = ['A', '1', 'b', '2', 'A', '3'];
     expect(toFlat(toPairs(flat))).toEqual(flat);
+  });
+});
+
+describe('withHost', () => {
+  it.each([
+    [
+      'replaces a mismatched Host in place, keeping its case',
+      [
+        ['A', '1'],
+        ['host', 'evil.test'],
+        ['B', '2'],
+      ],
+      [
+        ['A', '1'],
+        ['host', 'api.test:8080'],
+        ['B', '2'],
+      ],
+    ],
+    [
+      'adds Host first when an HTTP/1.0 client sent none',
+      [['A', '1']],
+      [
+        ['Host', 'api.test:8080'],
+        ['A', '1'],
+      ],
+    ],
+    [
+      'keeps only the first of several Host headers',
+      [
+        ['Host', 'a'],
+        ['HOST', 'b'],
+      ],
+      [['Host', 'api.test:8080']],
+    ],
+  ] as [string, HeaderPair[], HeaderPair[]][])('%s', (_name, input, expected) => {
+    expect(withHost(input, 'api.test:8080')).toEqual(expected);
   });
 });
 

@@ -120,3 +120,23 @@ export function responseRecord(msg: IncomingMessage): NonNullable<Exchange['resp
     bodySize: 0,
   };
 }
+
+/**
+ * Makes `Host` name the target's authority (RFC 9112 §3.2.2: a proxy replaces it for an
+ * absolute-form request), keeping its position and the case of its name; adds it first when
+ * the client sent none (HTTP/1.0). Extra Host headers are dropped.
+ */
+export function withHost(pairs: readonly HeaderPair[], authority: string): HeaderPair[] {
+  const out: HeaderPair[] = [];
+  let seen = false;
+  for (const pair of pairs) {
+    if (pair[0].length === 4 && pair[0].toLowerCase() === 'host') {
+      if (!seen) out.push([pair[0], authority]);
+      seen = true;
+    } else {
+      out.push(pair);
+    }
+  }
+  if (!seen) out.unshift(['Host', authority]);
+  return out;
+}

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FlowError } from '../../src-common/flow';
 import { errorBody, statusFor, upstreamError } from './errors';
-import { forwardHeaders, responseRecord, toFlat, toPairs } from './headers';
+import { forwardHeaders, responseRecord, toFlat, toPairs, withHost } from './headers';
 import type { Exchange } from './hooks';
 import type { EngineContext } from './context';
 import { bareHost } from './upstream';
@@ -86,7 +86,7 @@ export function forward(
     delete opts.via;
     const targetName = target.host;
     if (via) ex.tags.push('upstream-proxy');
-    const headers = forwardHeaders(ex.request.headers);
+    const headers = withHost(forwardHeaders(ex.request.headers), target.host);
     if (via?.authorization) headers.push(['Proxy-Authorization', via.authorization]);
     ex.server = { host: bareHost(target.hostname), port: target.port ? Number(target.port) : 80 };
 

@@ -9,7 +9,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { EngineContext } from './context';
 import { errorBody, statusFor, upstreamError } from './errors';
-import { forwardHeaders, rawHead, rawTextResponse, responseRecord, toFlat } from './headers';
+import {
+  forwardHeaders,
+  rawHead,
+  rawTextResponse,
+  responseRecord,
+  toFlat,
+  withHost,
+} from './headers';
 import type { Exchange } from './hooks';
 import { bareHost } from './upstream';
 
@@ -24,7 +31,7 @@ export function handleUpgrade(
   const opts = ctx.upstream.requestOptions(target, ex.request.method);
   const via = opts.via;
   delete opts.via;
-  const headers = forwardHeaders(ex.request.headers, { keepUpgrade: true });
+  const headers = withHost(forwardHeaders(ex.request.headers, { keepUpgrade: true }), target.host);
   if (via?.authorization) headers.push(['Proxy-Authorization', via.authorization]);
   ex.server = { host: bareHost(target.hostname), port: target.port ? Number(target.port) : 80 };
   ex.tags.push('upgrade');
