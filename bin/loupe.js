@@ -4,6 +4,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../src-main/headless/main.ts');
-// Exit explicitly: pooled keep-alive sockets or timers must not keep a finished command alive.
-process.exit(await main(process.argv.slice(2)));
+await import('../src-main/headless/cli.ts');

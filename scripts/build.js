@@ -4,7 +4,7 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: { 'main/loupe': 'src-main/headless/main.ts' },
+  entryPoints: { 'main/loupe': 'src-main/headless/cli.ts' },
   outdir: 'out',
   bundle: true,
   platform: 'node',
