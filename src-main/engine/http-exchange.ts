@@ -12,7 +12,7 @@ import { errorBody, statusFor, upstreamError } from './errors';
 import { forwardHeaders, responseRecord, toFlat, toPairs, withHost } from './headers';
 import type { Exchange } from './hooks';
 import type { EngineContext } from './context';
-import { bareHost } from './upstream';
+import { bareHost, type UpstreamProxy } from './upstream';
 
 /** Per-exchange bookkeeping that never leaves the engine. */
 interface Clock {
@@ -81,23 +81,18 @@ export function forward(
   };
 
   const start = (): void => {
-    const opts = ctx.upstream.requestOptions(target, ex.request.method);
-    const via = opts.via;
-    delete opts.via;
     const targetName = target.host;
-    if (via) ex.tags.push('upstream-proxy');
-    const headers = withHost(forwardHeaders(ex.request.headers), target.host);
-    if (via?.authorization) headers.push(['Proxy-Authorization', via.authorization]);
     ex.server = { host: bareHost(target.hostname), port: target.port ? Number(target.port) : 80 };
-
     clock.request = performance.now();
     let upReq: http.ClientRequest;
+    let via: UpstreamProxy | undefined;
     try {
-      upReq = http.request({
-        ...opts,
-        maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE,
-        headers: toFlat(headers) as unknown as http.OutgoingHttpHeaders,
-      });
+      ({ req: upReq, via } = ctx.upstream.request(
+        target,
+        ex.request.method,
+        withHost(forwardHeaders(ex.request.headers), target.host),
+        { pooled: true, maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE },
+      ));
     } catch (err) {
       // Node validates header names and values synchronously; a client can send values it rejects.
       fail({
@@ -107,6 +102,7 @@ export function forward(
       });
       return;
     }
+    if (via) ex.tags.push('upstream-proxy');
     upReq.setTimeout(ctx.options.upstreamTimeoutMs, () => {
       upReq.destroy(Object.assign(new Error('timed out'), { code: 'UPSTREAM_TIMEOUT' }));
     });

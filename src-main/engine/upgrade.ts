@@ -18,7 +18,7 @@ import {
   withHost,
 } from './headers';
 import type { Exchange } from './hooks';
-import { bareHost } from './upstream';
+import { bareHost, type UpstreamProxy } from './upstream';
 
 export function handleUpgrade(
   ctx: EngineContext,
@@ -28,11 +28,6 @@ export function handleUpgrade(
   head: Buffer,
   target: URL,
 ): void {
-  const opts = ctx.upstream.requestOptions(target, ex.request.method);
-  const via = opts.via;
-  delete opts.via;
-  const headers = withHost(forwardHeaders(ex.request.headers, { keepUpgrade: true }), target.host);
-  if (via?.authorization) headers.push(['Proxy-Authorization', via.authorization]);
   ex.server = { host: bareHost(target.hostname), port: target.port ? Number(target.port) : 80 };
   ex.tags.push('upgrade');
   let done = false;
@@ -52,12 +47,23 @@ export function handleUpgrade(
     }
   };
 
-  // Upgraded connections are long-lived: no pooling, no idle timeout from the pool.
-  const upReq = http.request({
-    ...opts,
-    agent: false,
-    headers: toFlat(headers) as unknown as http.OutgoingHttpHeaders,
-  });
+  // Upgraded connections are long-lived: each gets its own, outside the pool.
+  let upReq: http.ClientRequest;
+  let via: UpstreamProxy | undefined;
+  try {
+    ({ req: upReq, via } = ctx.upstream.request(
+      target,
+      ex.request.method,
+      withHost(forwardHeaders(ex.request.headers, { keepUpgrade: true }), target.host),
+      { pooled: false },
+    ));
+  } catch (err) {
+    const message = `The request cannot be forwarded: ${(err as Error).message}.`;
+    client.end(rawTextResponse(400, `${message}\n`));
+    ex.error = { code: 'bad_request', message, phase: 'request' };
+    ctx.hooks.emit('error', ex);
+    return;
+  }
   upReq.once('socket', (socket) => {
     socket.once('connect', () => {
       if (socket.remoteAddress) ex.server = { ...ex.server!, address: socket.remoteAddress };

@@ -1,4 +1,11 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { needTool } from '../test-support/tools';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startProxy } from './index';
@@ -137,6 +144,73 @@ describe('upstream proxy chaining', () => {
     expect(text).toContain('407');
     await expect.poll(() => h.tunnels.length).toBe(1);
     expect(h.tunnels[0]!.error?.code).toBe('upstream_proxy_failed');
+  });
+
+  it('chains through an https:// upstream proxy, verifying it against the trusted CAs', async (ctx) => {
+    needTool(ctx, 'openssl');
+    const dir = mkdtempSync(join(tmpdir(), 'loupe-tls-proxy-'));
+    try {
+      await promisify(execFile)('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=test upstream proxy',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ]);
+      const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
+      const target = await httpUpstream((_req, res) => res.end('via TLS proxy'));
+      const seen: string[] = [];
+      const tlsProxy = https.createServer(
+        { cert, key: readFileSync(join(dir, 'key.pem')) },
+        (req, res) => {
+          seen.push(`${req.method} ${req.url}`);
+          http.get(
+            { host: '127.0.0.1', port: target.port, path: new URL(req.url!).pathname },
+            (up) => up.pipe(res),
+          );
+        },
+      );
+      await new Promise<void>((resolve) => tlsProxy.listen(0, '127.0.0.1', resolve));
+      const proxyPort = (tlsProxy.address() as net.AddressInfo).port;
+      try {
+        const trusted = await proxyHarness({
+          upstreamProxy: `https://127.0.0.1:${proxyPort}`,
+          trustedCa: [cert],
+        });
+        const ok = await viaProxy(trusted.proxy.port, `http://far.example.test:${target.port}/x`);
+        expect(ok.body.toString(), ok.body.toString()).toBe('via TLS proxy');
+        expect(seen).toEqual([`GET http://far.example.test:${target.port}/x`]);
+
+        const untrusted = await proxyHarness({
+          upstreamProxy: `https://127.0.0.1:${proxyPort}`,
+          trustedCa: [],
+        });
+        const refused = await viaProxy(
+          untrusted.proxy.port,
+          `http://far.example.test:${target.port}/x`,
+        );
+        expect(refused.status).toBe(502);
+        const [ex] = await untrusted.waitFor(1);
+        expect(ex!.error?.detail).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/);
+      } finally {
+        tlsProxy.closeAllConnections();
+        tlsProxy.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to chain to itself', async () => {

@@ -8,6 +8,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { Socket } from 'node:net';
+import type { HeaderPair } from '../../src-common/flow';
+import { toFlat } from './headers';
 
 export type LookupFn = NonNullable<net.TcpSocketConnectOpts['lookup']>;
 
@@ -95,35 +97,57 @@ export class Upstream {
   }
 
   /**
-   * Options for `http.request` to reach an absolute http:// URL, directly or through the
-   * upstream proxy (absolute-form request line, as RFC 9112 §3.2.2 requires for proxies).
+   * Starts a request for an absolute http:// URL, directly (origin-form) or through the upstream
+   * proxy (absolute-form, with its credentials; TLS to an https:// proxy, verified against the
+   * trusted roots). `pooled: false` gives the request a connection of its own (upgrades keep it).
+   * Throws synchronously when Node refuses a header name or value.
    */
-  requestOptions(target: URL, method: string): http.RequestOptions & { via?: UpstreamProxy } {
+  request(
+    target: URL,
+    method: string,
+    headers: readonly HeaderPair[],
+    opts: { pooled: boolean; maxHeaderSize?: number },
+  ): { req: http.ClientRequest; via?: UpstreamProxy } {
     const host = bareHost(target.hostname);
     const port = target.port ? Number(target.port) : 80;
     const proxy = this.proxyFor(host, port);
-    if (proxy) {
-      return {
-        agent: this.proxyAgent,
-        host: proxy.host,
-        port: proxy.port,
-        method,
-        path: target.href,
-        lookup: this.lookup,
-        setHost: false,
-        ...(proxy.secure ? { servername: net.isIP(proxy.host) ? undefined : proxy.host } : {}),
-        via: proxy,
-      };
-    }
-    return {
-      agent: this.agent,
-      host,
-      port,
+    const common = {
       method,
-      path: target.pathname + target.search,
       lookup: this.lookup,
       setHost: false,
+      ...(opts.maxHeaderSize ? { maxHeaderSize: opts.maxHeaderSize } : {}),
     };
+    if (!proxy) {
+      const flat = toFlat(headers) as unknown as http.OutgoingHttpHeaders;
+      const req = http.request({
+        ...common,
+        host,
+        port,
+        path: target.pathname + target.search,
+        headers: flat,
+        agent: opts.pooled ? this.agent : false,
+      });
+      return { req };
+    }
+    const withAuth: HeaderPair[] = proxy.authorization
+      ? [...headers, ['Proxy-Authorization', proxy.authorization]]
+      : [...headers];
+    const options = {
+      ...common,
+      host: proxy.host,
+      port: proxy.port,
+      path: target.href,
+      headers: toFlat(withAuth) as unknown as http.OutgoingHttpHeaders,
+      agent: opts.pooled ? this.proxyAgent : false,
+    };
+    const req = proxy.secure
+      ? https.request({
+          ...options,
+          ...(this.config.ca ? { ca: this.config.ca } : {}),
+          ...(net.isIP(proxy.host) ? {} : { servername: proxy.host }),
+        })
+      : http.request(options);
+    return { req, via: proxy };
   }
 
   /** A stable id for an upstream socket, for HAR's `connection` and reuse display. */
