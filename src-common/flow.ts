@@ -50,6 +50,12 @@ export interface BodyInfo {
   truncated: boolean;
   /** Body-store key; absent when the body is empty or capture was off. */
   bodyId?: string;
+  /**
+   * Bytes after Content-Encoding is undone, set once known for an encoded body (computed after
+   * the exchange, off the forwarding path). Absent for unencoded bodies, where it equals `size`,
+   * and where decoding failed or stopped at its cap.
+   */
+  decodedSize?: number;
 }
 
 export interface FlowTimings {

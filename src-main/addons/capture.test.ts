@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HttpFlow } from '../../src-common/flow';
 import { startProxy, type RunningProxy } from '../engine/index';
@@ -23,10 +24,14 @@ beforeEach(async () => {
   upstream = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      const size = Number(new URL(req.url ?? '/', 'http://h').searchParams.get('size') ?? 10);
+      if (req.url?.startsWith('/gzip')) {
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Encoding': 'gzip' });
+        res.end(zlib.gzipSync('x'.repeat(size)));
+        return;
+      }
       res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end(
-        'x'.repeat(Number(new URL(req.url ?? '/', 'http://h').searchParams.get('size') ?? 10)),
-      );
+      res.end('x'.repeat(size));
     });
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -109,6 +114,17 @@ describe('capture addon', () => {
     expect(flows.list().map((f) => (f as HttpFlow).request.url)).toEqual([
       `http://127.0.0.1:${port}/on`,
     ]);
+  });
+
+  it('adds the decoded size of a compressed body once the exchange is done', async () => {
+    await send('/gzip?size=50000');
+    await send('/plain?size=10');
+    const [gzip, plain] = flows.list() as HttpFlow[];
+    expect(gzip!.response!.body.size).toBeLessThan(1000);
+    await expect
+      .poll(() => (flows.get(gzip!.id) as HttpFlow).response!.body.decodedSize)
+      .toBe(50000);
+    expect(plain!.response!.body.decodedSize).toBeUndefined();
   });
 
   it('records a failed exchange with its error', async () => {

@@ -3,10 +3,20 @@
  * Each body is kept up to a cap; past it the flow is marked truncated while forwarding goes on
  * untouched (the engine never waits for capture).
  */
-import { emptyBody, type BodyInfo, type HttpFlow, type TunnelFlow } from '../../src-common/flow';
+import {
+  emptyBody,
+  headerValue,
+  type BodyInfo,
+  type HttpFlow,
+  type TunnelFlow,
+} from '../../src-common/flow';
 import type { Exchange, Hooks, Tunnel } from '../engine/index';
 import type { BodyStore } from '../flows/body-store';
+import { decodeBody } from '../flows/decode';
 import type { FlowStore } from '../flows/flow-store';
+
+/** Decoding for the size stops here; past it a body is a likely decompression bomb. */
+const DECODED_SIZE_CAP = 256 * 1024 * 1024;
 
 export interface CaptureOptions {
   hooks: Hooks;
@@ -108,7 +118,24 @@ export function createCapture({ hooks, flows, bodies, bodyCap }: CaptureOptions)
     live.delete(ex.id);
     if (t.request.captured) bodies.finish(reqId(ex));
     if (t.response.captured) bodies.finish(resId(ex));
-    flows.upsert(toFlow(ex, t, ex.error ? 'error' : 'complete'));
+    const flow = toFlow(ex, t, ex.error ? 'error' : 'complete');
+    flows.upsert(flow);
+    void measureDecoded(flow);
+  };
+
+  /** Adds the decoded size of a complete, fully captured, content-encoded response body. */
+  const measureDecoded = async (flow: HttpFlow): Promise<void> => {
+    const body = flow.response?.body;
+    const encoding = flow.response && headerValue(flow.response.headers, 'content-encoding');
+    if (!body?.bodyId || body.truncated || !encoding || /^\s*identity\s*$/i.test(encoding)) return;
+    const decoded = await decodeBody(await bodies.read(body.bodyId), encoding, {
+      maxOutput: DECODED_SIZE_CAP,
+    });
+    if (!decoded.ok || decoded.truncated || flows.get(flow.id) !== flow) return;
+    flows.upsert({
+      ...flow,
+      response: { ...flow.response!, body: { ...body, decodedSize: decoded.body.length } },
+    });
   };
 
   const tunnelFlow = (tn: Tunnel, t: Tracked, state: TunnelFlow['state']): TunnelFlow => ({
