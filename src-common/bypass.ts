@@ -6,7 +6,11 @@
  * - `host`       that host only, case-insensitive, a trailing dot ignored
  * - `*.domain`   any subdomain of domain at any depth, not domain itself
  * - `*`          everything
- * - an IPv4 or IPv6 literal, or a CIDR block of either
+ * - an IPv4 or IPv6 literal, or a CIDR block of either (`10.0.0.0/8`, `2001:db8::/32`)
+ *
+ * Host names are ASCII only: an international name is written in its punycode form (`xn--…`),
+ * which is what clients send in CONNECT and SNI. As in Chromium's bypass rules, IPv4 and IPv6
+ * meet in one address space: `10.0.0.0/8` also matches `::ffff:10.1.2.3`, and the other way.
  */
 
 export interface BypassEntry {
@@ -15,6 +19,7 @@ export interface BypassEntry {
   note?: string;
 }
 
+/** A parsed pattern. `bytes` of a `cidr` are 4 (IPv4) or 16 (IPv6) numbers; no port = any. */
 export type BypassPattern =
   | { kind: 'any'; port?: number }
   | { kind: 'host'; host: string; port?: number }
@@ -23,32 +28,32 @@ export type BypassPattern =
 
 export type ParseResult = { ok: true; pattern: BypassPattern } | { ok: false; error: string };
 
-const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
+/** A label of a host name. Underscores occur in real DNS names, so they are allowed. */
+const LABEL = /^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$/;
 
-/** Parses an IPv4 literal into 4 bytes, or undefined. */
+/** Strict dotted quad: no leading zeros, which some parsers read as octal. */
 function parseIPv4(text: string): number[] | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
   const out: number[] = [];
   for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255 || (p.length > 1 && p.startsWith('0')))
-      return undefined;
+    if (!/^(?:0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255) return undefined;
     out.push(Number(p));
   }
   return out;
 }
 
-/** Parses an IPv6 literal (with `::` and an optional embedded IPv4 tail) into 16 bytes. */
+/** An IPv6 literal (with `::` and an optional dotted IPv4 tail) as 16 bytes. */
 function parseIPv6(text: string): number[] | undefined {
-  if (!/^[0-9a-f:.]+$/i.test(text) || !text.includes(':')) return undefined;
-  let tail: number[] = [];
+  if (!/^[0-9a-f:.]+$/i.test(text)) return undefined;
   let body = text;
+  let tail: number[] | undefined;
   const lastColon = text.lastIndexOf(':');
-  if (text.slice(lastColon + 1).includes('.')) {
-    const v4 = parseIPv4(text.slice(lastColon + 1));
-    if (!v4) return undefined;
-    tail = v4;
-    body = text.slice(0, lastColon + 1) + '0:0';
+  if (lastColon < 0) return undefined;
+  if (text.includes('.', lastColon)) {
+    tail = parseIPv4(text.slice(lastColon + 1));
+    if (!tail) return undefined;
+    body = `${text.slice(0, lastColon + 1)}0:0`;
   }
   const halves = body.split('::');
   if (halves.length > 2) return undefined;
@@ -56,168 +61,212 @@ function parseIPv6(text: string): number[] | undefined {
   const head = groups(halves[0]!);
   const rest = halves.length === 2 ? groups(halves[1]!) : [];
   const missing = 8 - head.length - rest.length;
-  if (halves.length === 1 ? head.length !== 8 : missing < 1) return undefined;
-  const all = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...rest];
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
   const bytes: number[] = [];
-  for (const g of all) {
+  for (const g of [
+    ...head,
+    ...Array<string>(halves.length === 2 ? missing : 0).fill('0'),
+    ...rest,
+  ]) {
     if (!/^[0-9a-f]{1,4}$/i.test(g)) return undefined;
     const n = parseInt(g, 16);
     bytes.push(n >> 8, n & 0xff);
   }
-  if (tail.length) bytes.splice(12, 4, ...tail);
+  if (tail) bytes.splice(12, 4, ...tail);
   return bytes;
 }
 
-/** The bytes of an IP literal (4 or 16), or undefined for a name. */
-export function ipBytes(host: string): number[] | undefined {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  return parseIPv4(bare) ?? parseIPv6(bare);
+/** The one address space matching uses: IPv4 as `::ffff:a.b.c.d`. */
+function toV6(bytes: number[], prefix: number): { bytes: number[]; prefix: number } {
+  if (bytes.length === 16) return { bytes, prefix };
+  return { bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...bytes], prefix: prefix + 96 };
 }
 
-function splitPort(text: string): { host: string; port?: number } | { error: string } {
-  let host = text;
-  let portText: string | undefined;
-  const bracket = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
+interface Parts {
+  host: string;
+  bracketed: boolean;
+  prefix?: string;
+  port?: string;
+}
+
+/** Splits `host[/prefix][:port]` and `[v6][/prefix][:port]`; a bare IPv6 literal has no port. */
+function splitParts(text: string): Parts | { error: string } {
+  const bracket = /^\[([^\]]*)\](.*)$/.exec(text);
   if (bracket) {
-    host = bracket[1]!;
-    portText = bracket[2];
-  } else if ((text.match(/:/g) ?? []).length === 1) {
-    [host, portText] = text.split(':') as [string, string];
+    const rest = /^(?:\/([^:]*))?(?::(.*))?$/.exec(bracket[2]!);
+    if (!rest) return { error: "after ']' only a /prefix length and a :port may follow" };
+    return { host: bracket[1]!, bracketed: true, prefix: rest[1], port: rest[2] };
   }
-  if (portText === undefined) return { host };
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-    return { error: `'${text}': the port must be a number from 1 to 65535` };
+  const slash = text.indexOf('/');
+  if (slash >= 0) {
+    const rest = /^(\d*)(?::(.*))?$/.exec(text.slice(slash + 1));
+    if (!rest) return { error: 'a pattern is a host or an IP block, without a path' };
+    return { host: text.slice(0, slash), bracketed: false, prefix: rest[1], port: rest[2] };
   }
-  return { host, port: Number(portText) };
+  const colons = text.split(':').length - 1;
+  if (colons !== 1) return { host: text, bracketed: false };
+  const [host, port] = text.split(':') as [string, string];
+  return { host, bracketed: false, port };
+}
+
+/** Validates a host name, `*` or `*.domain` (already lower-case). */
+function parseName(text: string): BypassPattern | { error: string } {
+  if (text === '*') return { kind: 'any' };
+  const suffix = text.startsWith('*.');
+  const name = (suffix ? text.slice(2) : text).replace(/\.$/, '');
+  if (!name) {
+    return { error: suffix ? "a wildcard needs a domain after '*.'" : 'a host name is missing' };
+  }
+  if (name.startsWith('.')) {
+    const domain = name.replace(/^\.+/, '');
+    return { error: `a host name cannot start with '.'; to match subdomains write '*.${domain}'` };
+  }
+  if (name.includes('*')) {
+    return { error: "'*' may stand only alone or as the first label ('*.example.com')" };
+  }
+  if (name.length > 253) return { error: 'a host name is at most 253 characters' };
+  const labels = name.split('.');
+  for (const label of labels) {
+    if (!label) return { error: 'a host name cannot have an empty label (two dots in a row)' };
+    if (label.length > 63) return { error: `the label '${label}' is longer than 63 characters` };
+    if (!LABEL.test(label)) {
+      return {
+        error: `'${label}' is not a valid host name label (letters, digits, '-' and '_', no '-' at either end)`,
+      };
+    }
+  }
+  // URL parsers read a name ending in a number as an IPv4 address (WHATWG "ends in a number").
+  if (/^\d+$/.test(labels[labels.length - 1]!)) {
+    return {
+      error: `'${name}' ends in a number, so it is read as an IPv4 address, and it is not a valid one (four numbers from 0 to 255, without leading zeros)`,
+    };
+  }
+  return suffix ? { kind: 'suffix', domain: name } : { kind: 'host', host: name };
 }
 
 /** Parses one pattern; the error says in words what is wrong. */
 export function parseBypassPattern(input: string): ParseResult {
   const text = input.trim();
-  const fail = (why: string): ParseResult => ({ ok: false, error: `'${input}': ${why}` });
   if (!text) return { ok: false, error: 'a pattern cannot be empty' };
-  if (/\s/.test(text)) return fail('a pattern cannot contain spaces');
-  if (/[^\x21-\x7e]/.test(text))
-    return fail('write international names in their ASCII (xn--) form');
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
+  const fail = (why: string): ParseResult => ({ ok: false, error: `'${input}': ${why}` });
+  if (/\s/.test(text)) return fail('a host name cannot contain spaces');
+  if (/[^\x21-\x7e]/.test(text)) {
+    return fail('only ASCII is accepted; write an international name in its punycode form (xn--…)');
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
     return fail('write only the host, without a scheme such as https://');
-  if (text.includes('/') && !/^[0-9a-f:.[\]]+\/\d+(:\d+)?$/i.test(text)) {
-    return fail('a pattern is a host or an IP block, without a path');
   }
+  const parts = splitParts(text);
+  if ('error' in parts) return fail(parts.error);
 
-  // CIDR: ADDR/LEN, an optional :port only in the bracketed IPv6 form or after IPv4.
-  const cidr = /^(\[[^\]]+\]|[^/]+)\/(\d{1,3})(?::(\d+))?$/.exec(text);
-  if (cidr) {
-    const bytes = ipBytes(cidr[1]!);
-    if (!bytes) return fail(`'${cidr[1]}' is not an IP address`);
-    const max = bytes.length * 8;
-    const prefix = Number(cidr[2]);
-    if (prefix > max)
-      return fail(`an IPv${bytes.length === 4 ? 4 : 6} prefix length is at most ${max}`);
-    const port = cidr[3] === undefined ? undefined : Number(cidr[3]);
-    if (port !== undefined && (port < 1 || port > 65535))
-      return fail('the port must be a number from 1 to 65535');
-    return { ok: true, pattern: { kind: 'cidr', bytes, prefix, ...(port ? { port } : {}) } };
+  let port: number | undefined;
+  if (parts.port !== undefined) {
+    port = /^\d{1,5}$/.test(parts.port) ? Number(parts.port) : 0;
+    if (port < 1 || port > 65535) return fail('the port must be a number from 1 to 65535');
   }
-
-  const bare = ipBytes(text);
-  if (bare) return { ok: true, pattern: { kind: 'cidr', bytes: bare, prefix: bare.length * 8 } };
-
-  const split = splitPort(text);
-  if ('error' in split) return { ok: false, error: split.error };
-  const port = split.port;
-  const portPart = port ? { port } : {};
-  if (split.host === '*.') return fail("a wildcard needs a domain after '*.'");
-  const host = split.host.toLowerCase().replace(/\.$/, '');
-  if (host === '*') return { ok: true, pattern: { kind: 'any', ...portPart } };
-  const ip = ipBytes(host);
-  if (ip)
-    return { ok: true, pattern: { kind: 'cidr', bytes: ip, prefix: ip.length * 8, ...portPart } };
-
-  let name = host;
-  let suffix = false;
-  if (name.startsWith('*.')) {
-    suffix = true;
-    name = name.slice(2);
-    if (!name) return fail("a wildcard needs a domain after '*.'");
-  }
-  if (name.includes('*'))
-    return fail("'*' may stand only alone or as the first label ('*.example.com')");
-  if (name.length > 253) return fail('a host name is at most 253 characters');
-  for (const label of name.split('.')) {
-    if (!label) return fail('a host name cannot have an empty label (two dots in a row)');
-    if (!LABEL.test(label))
-      return fail(`'${label}' is not a valid host name label (letters, digits and hyphens)`);
-  }
-  return {
+  const withPort = (p: BypassPattern): ParseResult => ({
     ok: true,
-    pattern: suffix
-      ? { kind: 'suffix', domain: name, ...portPart }
-      : { kind: 'host', host: name, ...portPart },
-  };
+    pattern: port === undefined ? p : { ...p, port },
+  });
+
+  const host = parts.host.toLowerCase();
+  const ip = parts.bracketed || host.includes(':') ? parseIPv6(host) : parseIPv4(host);
+  if (!ip && parts.bracketed) {
+    return fail(`'${parts.host}' is not an IPv6 address, and brackets are only for IPv6`);
+  }
+  if (!ip && host.includes(':')) {
+    return fail(
+      `'${parts.host}' is not a valid IPv6 address (with a port, write it as [2001:db8::1]:443)`,
+    );
+  }
+  if (parts.prefix !== undefined) {
+    if (!ip) return fail(`'${parts.host}' is not an IP address, so it cannot have a /prefix`);
+    const max = ip.length * 8;
+    if (!/^\d{1,3}$/.test(parts.prefix)) {
+      return fail(`the prefix length after '/' must be a number from 0 to ${max}`);
+    }
+    const prefix = Number(parts.prefix);
+    if (prefix > max) return fail(`an IPv${max === 32 ? 4 : 6} prefix length is at most ${max}`);
+    return withPort({ kind: 'cidr', bytes: ip, prefix });
+  }
+  if (ip) return withPort({ kind: 'cidr', bytes: ip, prefix: ip.length * 8 });
+  const name = parseName(host);
+  return 'error' in name ? fail(name.error) : withPort(name);
 }
 
-function inCidr(addr: number[], block: number[], prefix: number): boolean {
-  if (addr.length !== block.length) return false;
-  let bits = prefix;
-  for (let i = 0; bits > 0; i++, bits -= 8) {
+/** The ports a pattern applies to: all of them, or a set. */
+class Ports {
+  private all = false;
+  private readonly some = new Set<number>();
+  add(port: number | undefined): void {
+    if (port === undefined) this.all = true;
+    else this.some.add(port);
+  }
+  has(port: number): boolean {
+    return this.all || this.some.has(port);
+  }
+}
+
+function inBlock(addr: number[], block: number[], prefix: number): boolean {
+  for (let i = 0, bits = prefix; bits > 0; i++, bits -= 8) {
     const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
     if ((addr[i]! & mask) !== (block[i]! & mask)) return false;
   }
   return true;
 }
 
-/** `::ffff:a.b.c.d` is the IPv4 address a.b.c.d as far as matching is concerned. */
-function unmapV4(bytes: number[] | undefined): number[] | undefined {
-  if (!bytes || bytes.length !== 16) return bytes;
-  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return bytes;
-  return bytes[10] === 0xff && bytes[11] === 0xff ? bytes.slice(12) : bytes;
-}
-
 export interface BypassMatcher {
+  /** True when a connection to host:port must not be decrypted. `host` may be bracketed. */
   matches(host: string, port: number): boolean;
 }
 
 /**
- * Compiles enabled entries into a matcher. Invalid entries are skipped (they were refused when
- * entered; a hand-edited settings file must not stop the proxy). Exact hosts sit in a map and
- * suffixes are found by walking the host's labels, so long lists stay fast.
+ * Compiles the enabled entries into a matcher. Invalid entries are skipped: they were refused
+ * when entered, and a hand-edited settings file must not stop the proxy. Exact hosts sit in a
+ * map and suffixes are found by walking the host's labels, so lists of hundreds stay cheap; IP
+ * blocks are few in practice and checked in turn.
  */
 export function compileBypassList(entries: readonly BypassEntry[]): BypassMatcher {
-  const exact = new Map<string, (number | undefined)[]>();
-  const suffixes = new Map<string, (number | undefined)[]>();
+  const any = new Ports();
+  const exact = new Map<string, Ports>();
+  const suffixes = new Map<string, Ports>();
   const blocks: { bytes: number[]; prefix: number; port?: number }[] = [];
-  let anyPorts: (number | undefined)[] | undefined;
-  const add = (map: Map<string, (number | undefined)[]>, key: string, port?: number): void => {
-    const list = map.get(key) ?? [];
-    list.push(port);
-    map.set(key, list);
+  const portsIn = <K>(map: Map<K, Ports>, key: K): Ports => {
+    let ports = map.get(key);
+    if (!ports) map.set(key, (ports = new Ports()));
+    return ports;
   };
   for (const entry of entries) {
     if (!entry.enabled) continue;
     const parsed = parseBypassPattern(entry.pattern);
     if (!parsed.ok) continue;
     const p = parsed.pattern;
-    if (p.kind === 'any') (anyPorts ??= []).push(p.port);
-    else if (p.kind === 'host') add(exact, p.host, p.port);
-    else if (p.kind === 'suffix') add(suffixes, p.domain, p.port);
-    else blocks.push(p);
+    if (p.kind === 'any') any.add(p.port);
+    else if (p.kind === 'host') portsIn(exact, p.host).add(p.port);
+    else if (p.kind === 'suffix') portsIn(suffixes, p.domain).add(p.port);
+    else blocks.push({ ...toV6(p.bytes, p.prefix), port: p.port });
   }
-  const portOk = (ports: (number | undefined)[] | undefined, port: number): boolean =>
-    !!ports && ports.some((p) => p === undefined || p === port);
+  const inBlocks = (addr: number[], port: number): boolean =>
+    blocks.some(
+      (b) => (b.port === undefined || b.port === port) && inBlock(addr, b.bytes, b.prefix),
+    );
+
   return {
     matches(rawHost: string, port: number): boolean {
-      if (portOk(anyPorts, port)) return true;
-      const ip = unmapV4(ipBytes(rawHost));
-      if (ip) {
-        return blocks.some(
-          (b) => (b.port === undefined || b.port === port) && inCidr(ip, b.bytes, b.prefix),
-        );
+      if (any.has(port)) return true;
+      let host = rawHost.toLowerCase();
+      if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+      if (host.endsWith('.')) host = host.slice(0, -1);
+      if (host.includes(':')) {
+        // A zone (`fe80::1%eth0`, or `%25eth0` from a URL) names an interface, not an address.
+        const v6 = parseIPv6(host.replace(/%.*$/, ''));
+        return v6 !== undefined && inBlocks(v6, port);
       }
-      const host = rawHost.toLowerCase().replace(/\.$/, '');
-      if (portOk(exact.get(host), port)) return true;
+      const v4 = parseIPv4(host);
+      if (v4) return inBlocks(toV6(v4, 32).bytes, port);
+      if (exact.get(host)?.has(port)) return true;
       for (let dot = host.indexOf('.'); dot >= 0; dot = host.indexOf('.', dot + 1)) {
-        if (portOk(suffixes.get(host.slice(dot + 1)), port)) return true;
+        if (suffixes.get(host.slice(dot + 1))?.has(port)) return true;
       }
       return false;
     },

@@ -1,124 +1,285 @@
 import { execFile } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import forge from 'node-forge';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { needTool } from '../test-support/tools';
-import { CA_CERT_FILE, CA_KEY_FILE, CaError, loadOrCreateCa, WRAPPED_KEY_MARKER } from './ca';
+import {
+  CA_CERT_FILE,
+  CA_KEY_FILE,
+  CaError,
+  forgePublicKey,
+  loadOrCreateCa,
+  randomSerial,
+  signWithNativeKey,
+  WRAPPED_KEY_MARKER,
+  type CaHandle,
+} from './ca';
 
+const run = promisify(execFile);
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'loupe-ca-'));
+  dirs.push(dir);
+  return dir;
+};
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'loupe-ca-'));
+  dir = tempDir();
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-const files = (d: string) => ({
-  cert: readFileSync(join(d, CA_CERT_FILE)),
-  key: readFileSync(join(d, CA_KEY_FILE)),
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function refusal(code: string): Promise<void> {
-  const before = files(dir);
-  const err = await loadOrCreateCa(dir).catch((e: unknown) => e);
+/** Every file in `d` with its bytes, to show a refusal touched nothing. */
+const snapshot = (d: string): Record<string, Buffer> =>
+  Object.fromEntries(readdirSync(d).map((f) => [f, readFileSync(join(d, f))]));
+
+async function expectRefusal(d: string, code: string, mentions: string[] = []): Promise<CaError> {
+  const before = snapshot(d);
+  const err = await loadOrCreateCa(d).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(CaError);
   expect((err as CaError).code).toBe(code);
-  expect(files(dir)).toEqual(before);
+  for (const text of mentions) expect((err as CaError).message).toContain(text);
+  expect(snapshot(d)).toEqual(before);
+  return err as CaError;
 }
 
-describe('CA store', () => {
-  it('creates a self-signed CA with the extensions clients demand, signed natively', async () => {
-    const ca = await loadOrCreateCa(dir);
-    const cert = new X509Certificate(readFileSync(join(dir, CA_CERT_FILE)));
+/** A certificate signed by `key` with the given extensions, built the way leaves will be. */
+function certWith(extensions: object[], key = generateKeyPairSync('rsa', { modulusLength: 2048 })) {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forgePublicKey(key.publicKey);
+  cert.serialNumber = randomSerial();
+  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+  cert.setSubject([{ name: 'commonName', value: 'not a CA' }]);
+  cert.setIssuer([{ name: 'commonName', value: 'not a CA' }]);
+  cert.setExtensions(extensions);
+  return { pem: signWithNativeKey(cert, key.privateKey), key: key.privateKey };
+}
+
+describe('CA creation', () => {
+  let ca: CaHandle;
+  let cert: X509Certificate;
+  beforeEach(async () => {
+    ca = await loadOrCreateCa(dir);
+    cert = new X509Certificate(readFileSync(join(dir, CA_CERT_FILE)));
+  });
+
+  it('is a self-signed CA whose signature (made natively) verifies', () => {
     expect(cert.ca).toBe(true);
     expect(cert.verify(cert.publicKey)).toBe(true);
+    expect(cert.verify(createPublicKey(ca.key))).toBe(true);
+    // OpenSSL's issuer check also requires keyCertSign when keyUsage is present.
+    expect(cert.checkIssued(cert)).toBe(true);
     expect(cert.subject).toBe(cert.issuer);
-    expect(cert.subject).toMatch(/CN=Loupe CA \(/);
-    expect(Number(BigInt(`0x${cert.serialNumber}`) > 0n)).toBe(1);
-    expect(cert.serialNumber.length).toBeLessThanOrEqual(40);
-    expect(new Date(cert.validFrom).getTime()).toBeLessThan(Date.now() - 3600_000);
-    expect(ca.fingerprint256).toBe(cert.fingerprint256);
-    expect(ca.certDer.equals(cert.raw)).toBe(true);
+    expect(cert.subject).toMatch(/^CN=Loupe CA \(.+ [0-9a-f]{6}\)\nO=Loupe$/);
+    expect(cert.checkPrivateKey(ca.key)).toBe(true);
+    expect(ca.key.asymmetricKeyType).toBe('rsa');
+    expect(ca.key.asymmetricKeyDetails?.modulusLength).toBe(2048);
   });
 
-  it('shows basicConstraints, keyUsage and SKI to openssl', async (ctx) => {
+  it('has a positive serial of at most 20 octets, and ~10 years from a day ago', () => {
+    const serial = BigInt(`0x${cert.serialNumber}`);
+    expect(serial > 0n).toBe(true);
+    expect(cert.serialNumber.length).toBeLessThanOrEqual(40);
+    const from = new Date(cert.validFrom).getTime();
+    const to = new Date(cert.validTo).getTime();
+    expect(Date.now() - from).toBeGreaterThan(23 * 3600_000);
+    expect(Date.now() - from).toBeLessThan(25 * 3600_000);
+    expect((to - Date.now()) / (365.25 * 86_400_000)).toBeCloseTo(10, 1);
+  });
+
+  it('carries critical basicConstraints CA:TRUE, critical keyUsage and an SKI', () => {
+    const parsed = forge.pki.certificateFromPem(ca.certPem);
+    const ext = (name: string) => parsed.getExtension(name) as Record<string, unknown> | null;
+    expect(ext('basicConstraints')).toMatchObject({ critical: true, cA: true });
+    expect(ext('keyUsage')).toMatchObject({
+      critical: true,
+      keyCertSign: true,
+      cRLSign: true,
+      digitalSignature: false,
+    });
+    const ski = ext('subjectKeyIdentifier')?.subjectKeyIdentifier;
+    expect(ski).toBe(parsed.generateSubjectKeyIdentifier().toHex());
+    expect(parsed.siginfo.algorithmOid).toBe(forge.pki.oids.sha256WithRSAEncryption);
+  });
+
+  it('shows basicConstraints, keyUsage and SKI to openssl, which accepts it strictly', async (ctx) => {
     needTool(ctx, 'openssl');
-    await loadOrCreateCa(dir);
-    const { stdout } = await promisify(execFile)('openssl', [
-      'x509',
-      '-in',
-      join(dir, CA_CERT_FILE),
-      '-noout',
-      '-text',
-    ]);
+    const path = join(dir, CA_CERT_FILE);
+    const { stdout } = await run('openssl', ['x509', '-in', path, '-noout', '-text']);
     expect(stdout).toMatch(/X509v3 Basic Constraints: critical\s+CA:TRUE/);
-    expect(stdout).toMatch(/X509v3 Key Usage: critical\s+Certificate Sign, CRL Sign/);
-    expect(stdout).toContain('X509v3 Subject Key Identifier');
+    expect(stdout).toMatch(/X509v3 Key Usage: critical\s+Certificate Sign, CRL Sign\s/);
+    expect(stdout).toMatch(/X509v3 Subject Key Identifier:\s+[0-9A-F]{2}(:[0-9A-F]{2}){19}\s/);
     expect(stdout).toContain('Signature Algorithm: sha256WithRSAEncryption');
     expect(stdout).toContain('Public-Key: (2048 bit)');
+    const verified = await run('openssl', ['verify', '-x509_strict', '-CAfile', path, path]);
+    expect(verified.stdout.trim()).toBe(`${path}: OK`);
   });
 
-  it('keeps the key readable only by its owner', async () => {
-    await loadOrCreateCa(dir);
-    expect(statSync(join(dir, CA_KEY_FILE)).mode & 0o777).toBe(0o600);
+  it('exposes the certificate, never the key, in what can be serialised', () => {
+    expect(ca.certDer.equals(cert.raw)).toBe(true);
+    expect(ca.certPem).toBe(cert.toString());
+    expect(ca.fingerprint256).toBe(cert.fingerprint256);
+    expect(ca.subject).toBe(cert.subject);
+    expect(ca.notAfter.getTime()).toBe(new Date(cert.validTo).getTime());
+    expect(Object.keys(ca)).not.toContain('key');
+    expect(Object.keys({ ...ca })).not.toContain('key');
+    expect(JSON.stringify(ca)).not.toMatch(/PRIVATE|"key"/);
   });
 
-  it('creates a different CA per directory and reloads the same one', async () => {
-    const other = mkdtempSync(join(tmpdir(), 'loupe-ca-'));
-    try {
-      const a = await loadOrCreateCa(dir);
-      const b = await loadOrCreateCa(other);
-      expect(a.fingerprint256).not.toBe(b.fingerprint256);
-      const again = await loadOrCreateCa(dir);
-      expect(again.fingerprint256).toBe(a.fingerprint256);
-    } finally {
-      rmSync(other, { recursive: true, force: true });
+  it('keeps the key readable only by its owner and leaves no temporary file', () => {
+    if (process.platform !== 'win32') {
+      expect(statSync(join(dir, CA_KEY_FILE)).mode & 0o777).toBe(0o600);
     }
+    expect(readdirSync(dir).sort()).toEqual([CA_KEY_FILE, CA_CERT_FILE].sort());
+    expect(readFileSync(join(dir, CA_KEY_FILE), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+  });
+});
+
+describe('CA per data directory', () => {
+  it('is unique per directory and the same on every load', async () => {
+    const other = tempDir();
+    const a = await loadOrCreateCa(dir);
+    const b = await loadOrCreateCa(other);
+    expect(a.fingerprint256).not.toBe(b.fingerprint256);
+    expect(a.cert.serialNumber).not.toBe(b.cert.serialNumber);
+    expect(a.subject).not.toBe(b.subject);
+    expect(a.key.equals(b.key)).toBe(false);
+
+    const files = snapshot(dir);
+    const again = await loadOrCreateCa(dir);
+    expect(again.fingerprint256).toBe(a.fingerprint256);
+    expect(again.certPem).toBe(a.certPem);
+    expect(again.key.equals(a.key)).toBe(true);
+    expect(snapshot(dir)).toEqual(files);
   });
 
-  it('refuses a corrupt certificate without touching either file', async () => {
-    await loadOrCreateCa(dir);
-    writeFileSync(
-      join(dir, CA_CERT_FILE),
-      '-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n',
-    );
-    await refusal('ca_corrupt');
-  });
-
-  it('refuses a corrupt key without touching either file', async () => {
-    await loadOrCreateCa(dir);
-    writeFileSync(join(dir, CA_KEY_FILE), 'not a key');
-    await refusal('ca_corrupt');
-  });
-
-  it('refuses a key that does not match the certificate', async () => {
-    const other = mkdtempSync(join(tmpdir(), 'loupe-ca-'));
+  it('creates the key 0600 even under a umask that would allow more', async () => {
+    if (process.platform === 'win32') return;
+    const previous = process.umask(0);
     try {
       await loadOrCreateCa(dir);
-      await loadOrCreateCa(other);
-      writeFileSync(join(dir, CA_KEY_FILE), readFileSync(join(other, CA_KEY_FILE)));
-      await refusal('ca_mismatch');
     } finally {
-      rmSync(other, { recursive: true, force: true });
+      process.umask(previous);
+    }
+    expect(statSync(join(dir, CA_KEY_FILE)).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('CA refusals leave every file as it was', () => {
+  beforeEach(async () => {
+    await loadOrCreateCa(dir);
+  });
+
+  it('a certificate that does not parse', async () => {
+    writeFileSync(
+      join(dir, CA_CERT_FILE),
+      '-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n',
+    );
+    await expectRefusal(dir, 'ca_corrupt', [join(dir, CA_CERT_FILE), 'may be trusted']);
+  });
+
+  it('an empty certificate file', async () => {
+    writeFileSync(join(dir, CA_CERT_FILE), '');
+    await expectRefusal(dir, 'ca_corrupt', [join(dir, CA_CERT_FILE)]);
+  });
+
+  it('a key that does not parse', async () => {
+    writeFileSync(join(dir, CA_KEY_FILE), 'not a key');
+    await expectRefusal(dir, 'ca_corrupt', [join(dir, CA_KEY_FILE), 'may be trusted']);
+  });
+
+  it('a key that does not belong to the certificate', async () => {
+    const other = tempDir();
+    await loadOrCreateCa(other);
+    writeFileSync(join(dir, CA_KEY_FILE), readFileSync(join(other, CA_KEY_FILE)));
+    await expectRefusal(dir, 'ca_mismatch', [join(dir, CA_KEY_FILE), join(dir, CA_CERT_FILE)]);
+  });
+
+  it('a certificate that is not a CA, even with its own key', async () => {
+    const leaf = certWith([{ name: 'basicConstraints', cA: false }]);
+    writeFileSync(join(dir, CA_CERT_FILE), leaf.pem);
+    writeFileSync(join(dir, CA_KEY_FILE), leaf.key.export({ type: 'pkcs8', format: 'pem' }));
+    await expectRefusal(dir, 'ca_corrupt', ['is not a CA certificate']);
+  });
+
+  it('the key missing: no new key is made', async () => {
+    rmSync(join(dir, CA_KEY_FILE));
+    await expectRefusal(dir, 'ca_incomplete', [join(dir, CA_KEY_FILE), 'is missing']);
+    expect(existsSync(join(dir, CA_KEY_FILE))).toBe(false);
+  });
+
+  it('the certificate missing: no new certificate is made', async () => {
+    rmSync(join(dir, CA_CERT_FILE));
+    await expectRefusal(dir, 'ca_incomplete', [join(dir, CA_CERT_FILE), 'is missing']);
+    expect(existsSync(join(dir, CA_CERT_FILE))).toBe(false);
+  });
+
+  it.each([
+    `${WRAPPED_KEY_MARKER}\nAAAA\n`,
+    `${WRAPPED_KEY_MARKER}\r\nAAAA`,
+    `\uFEFF${WRAPPED_KEY_MARKER}\n`,
+  ])('a key wrapped by the desktop app (%j), with the way out', async (wrapped) => {
+    writeFileSync(join(dir, CA_KEY_FILE), wrapped);
+    await expectRefusal(dir, 'ca_wrapped', ['headless mode cannot unlock it', '--data-dir']);
+  });
+
+  it('an EC key pair, which Loupe cannot sign with', async (ctx) => {
+    needTool(ctx, 'openssl');
+    const key = join(dir, CA_KEY_FILE);
+    const cert = join(dir, CA_CERT_FILE);
+    // prettier-ignore
+    await run('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-subj', '/CN=EC CA', '-days', '1', '-keyout', key, '-out', cert,
+      '-addext', 'basicConstraints=critical,CA:TRUE',
+    ]);
+    await expectRefusal(dir, 'ca_unsupported', ['RSA CA keys only', '--data-dir']);
+  });
+});
+
+describe('signing helpers for leaves', () => {
+  it('sign a forge-built certificate natively so that its issuer verifies it', async () => {
+    const ca = await loadOrCreateCa(dir);
+    const cert = forge.pki.createCertificate();
+    const leafKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    cert.publicKey = forgePublicKey(leafKey.publicKey);
+    cert.serialNumber = randomSerial();
+    cert.validity.notBefore = new Date(Date.now() - 60_000);
+    cert.validity.notAfter = new Date(Date.now() + 86_400_000);
+    cert.setSubject([{ name: 'commonName', value: 'leaf.test' }]);
+    cert.setIssuer(forge.pki.certificateFromPem(ca.certPem).subject.attributes);
+    const leaf = new X509Certificate(signWithNativeKey(cert, ca.key));
+    expect(leaf.verify(ca.cert.publicKey)).toBe(true);
+    expect(leaf.checkIssued(ca.cert)).toBe(true);
+  });
+
+  it('make serials that are positive, minimal and different', () => {
+    const serials = new Set(Array.from({ length: 200 }, randomSerial));
+    expect(serials.size).toBe(200);
+    for (const s of serials) {
+      expect(s).toMatch(/^[0-9a-f]{32}$/);
+      expect(parseInt(s.slice(0, 2), 16)).toBeGreaterThan(0);
+      expect(parseInt(s.slice(0, 2), 16)).toBeLessThan(0x80);
     }
   });
 
-  it('refuses half a pair instead of creating a new CA', async () => {
-    await loadOrCreateCa(dir);
-    rmSync(join(dir, CA_KEY_FILE));
-    const before = readFileSync(join(dir, CA_CERT_FILE));
-    const err = (await loadOrCreateCa(dir).catch((e: unknown) => e)) as CaError;
-    expect(err.code).toBe('ca_incomplete');
-    expect(err.message).toContain(CA_KEY_FILE);
-    expect(readFileSync(join(dir, CA_CERT_FILE))).toEqual(before);
-  });
-
-  it('explains that a key wrapped by the desktop app cannot be used headless', async () => {
-    await loadOrCreateCa(dir);
-    writeFileSync(join(dir, CA_KEY_FILE), `${WRAPPED_KEY_MARKER}\nAAAA\n`);
-    const err = (await loadOrCreateCa(dir).catch((e: unknown) => e)) as CaError;
-    expect(err.code).toBe('ca_wrapped');
-    expect(err.message).toContain('--data-dir');
+  it('refuse a key that is not RSA', () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const cert = forge.pki.createCertificate();
+    expect(() => signWithNativeKey(cert, ec.privateKey)).toThrow(/RSA/);
   });
 });

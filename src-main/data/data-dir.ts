@@ -1,21 +1,49 @@
 /** Where Loupe keeps its CA, settings and spilled bodies, per user and per OS. */
-import { mkdir, chmod } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { posix, win32 } from 'node:path';
 
-/** The per-user app-data folder Loupe uses when no `--data-dir` is given. */
+/**
+ * The per-user app-data folder Loupe uses when no `--data-dir` is given: macOS
+ * `~/Library/Application Support/Loupe`, Windows `%APPDATA%\Loupe`, elsewhere
+ * `$XDG_CONFIG_HOME/loupe` or `~/.config/loupe`. `env`, `platform` and `home` are parameters so
+ * every OS's answer can be tested on any OS.
+ */
 export function defaultDataDir(
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform,
+  home: string = homedir(),
 ): string {
-  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'Loupe');
-  if (platform === 'win32')
-    return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'Loupe');
-  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'loupe');
+  if (platform === 'win32') {
+    return win32.join(env.APPDATA || win32.join(home, 'AppData', 'Roaming'), 'Loupe');
+  }
+  if (platform === 'darwin') return posix.join(home, 'Library', 'Application Support', 'Loupe');
+  // The XDG spec says a relative XDG_CONFIG_HOME is invalid and must be ignored.
+  const xdg = env.XDG_CONFIG_HOME;
+  return posix.join(xdg && posix.isAbsolute(xdg) ? xdg : posix.join(home, '.config'), 'loupe');
 }
 
-/** Creates the folder (mode 0700: it holds the CA key) if it does not exist yet. */
+/** The data directory cannot be used as one (code `data_dir_not_folder`). */
+export class DataDirError extends Error {
+  readonly code = 'data_dir_not_folder';
+}
+
+/**
+ * Creates the folder (mode 0700: it holds the CA key) if it does not exist yet. A folder that
+ * already exists keeps its mode: `--data-dir` may name one the user made for other things too,
+ * and the key file is 0600 on its own.
+ */
 export async function ensureDataDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (process.platform !== 'win32') await chmod(dir, 0o700).catch(() => undefined);
+  let created: string | undefined;
+  try {
+    created = await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+    throw new DataDirError(
+      `The data directory ${dir} is (or lies under) a file, not a folder; pass --data-dir with a folder.`,
+    );
+  }
+  // mkdir's mode passes through the umask, which may have stripped the owner's own bits.
+  if (created !== undefined && process.platform !== 'win32') await chmod(dir, 0o700);
 }
