@@ -1,259 +1,246 @@
 /**
- * Flow → HAR 1.2 entry. Pure: bodies come in as bytes (the response already decoded per its
- * Content-Encoding by the caller), so the same code serves main's streaming writer and, later,
- * the UI's previews.
+ * Flow → HAR 1.2. Pure: bodies come in as bytes (already decoded per Content-Encoding by the
+ * caller, who has zlib), so the same code serves main's streaming file writer and the UI's
+ * "copy as HAR".
  */
+import { headerValue, type BodyInfo, type Flow, type HttpFlow, type TunnelFlow } from '../flow';
 import {
-  headerValue,
-  headerValues,
-  totalTime,
-  type Flow,
-  type HeaderPair,
-  type HttpFlow,
-  type TunnelFlow,
-} from '../flow';
-import type { HarCookie, HarEntry, HarNameValue, HarPostData, HarTimings } from './types';
+  harHeaders,
+  harUrl,
+  headSize,
+  ipAddress,
+  queryOf,
+  requestCookies,
+  requestTarget,
+  responseCookies,
+  roundMs,
+  toBase64,
+  urlencodedParams,
+  utf8Text,
+} from './fields';
+import type {
+  HarContent,
+  HarCreator,
+  HarEntry,
+  HarLog,
+  HarPostData,
+  HarRequest,
+  HarResponse,
+  HarTimings,
+} from './types';
+
+/** One body as the caller read it from the body store. */
+export interface HarBody {
+  bytes: Uint8Array;
+  /** `bytes` have the Content-Encoding undone (false when there was none, or decoding failed). */
+  decoded?: boolean;
+  /** `bytes` stop short of the end: decoding stopped at a cap, or capture kept only the start. */
+  cut?: boolean;
+  /** Why the bytes are as they are, in words (decoding failed or stopped at a cap). */
+  note?: string;
+}
 
 export interface HarBodies {
-  /** Captured request body bytes. */
-  request?: Uint8Array;
-  /** Captured response body, decoded for Content-Encoding when `decoded` is true. */
-  response?: Uint8Array;
-  decoded?: boolean;
-  /** Why the response body is not decoded, or that decoding stopped at a cap. */
-  responseNote?: string;
+  request?: HarBody;
+  response?: HarBody;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** The text of a body when it is valid UTF-8, else undefined. */
-function asText(bytes: Uint8Array): string | undefined {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
+/** True when a Content-Encoding header names a coding other than identity. */
+function isEncoded(contentEncoding: string | undefined): boolean {
+  return (contentEncoding ?? '').split(',').some((c) => !/^\s*(identity)?\s*$/i.test(c));
 }
 
-/** Base64 of bytes without Buffer, in slices so large bodies do not overflow the call stack. */
-export function toBase64(bytes: Uint8Array): string {
-  let out = '';
-  const step = 0x6000; // a multiple of 3, so slices encode without padding in between
-  for (let i = 0; i < bytes.length; i += step) {
-    out += btoa(String.fromCharCode(...bytes.subarray(i, i + step)));
+/** Text where the bytes are UTF-8, base64 otherwise; HAR has no other way to carry bytes. */
+function bodyText(bytes: Uint8Array): { text: string; encoding?: 'base64' } {
+  const text = utf8Text(bytes);
+  return text === undefined ? { text: toBase64(bytes), encoding: 'base64' } : { text };
+}
+
+/** Words for a body that is not all there, or `undefined` when it is. */
+function bodyComment(info: BodyInfo, body: HarBody | undefined): string | undefined {
+  const notes: string[] = [];
+  if (info.truncated) {
+    notes.push(
+      `Loupe kept the first ${info.captured} of ${info.size} bytes of this body (the capture cap).`,
+    );
   }
+  if (body?.note) notes.push(body.note);
+  return notes.length ? notes.join(' ') : undefined;
+}
+
+function content(res: HttpFlow['response'], body: HarBody | undefined): HarContent {
+  const mimeType = (res && headerValue(res.headers, 'content-type')) ?? '';
+  if (!res) return { size: 0, mimeType };
+  const info = res.body;
+  const encoded = isEncoded(headerValue(res.headers, 'content-encoding'));
+  const cut = info.truncated || body?.cut === true;
+  // HAR's size is the decoded size; the FULL size, even when capture kept only the start.
+  const decodedSize =
+    body?.decoded && !cut ? body.bytes.length : encoded ? info.decodedSize : info.size;
+  const out: HarContent = { size: decodedSize ?? info.size, mimeType };
+  if (encoded && decodedSize !== undefined) out.compression = decodedSize - info.size;
+  if (body && body.bytes.length > 0) Object.assign(out, bodyText(body.bytes));
+  const comment = bodyComment(info, body);
+  if (comment) out.comment = comment;
+  if (cut) out._truncated = true;
   return out;
 }
 
-const pairs = (headers: readonly HeaderPair[]): HarNameValue[] =>
-  headers.map(([name, value]) => ({ name, value }));
-
-/** HTTP/1.x head size: start line, `name: value` lines, and the blank line. */
-function headSize(startLine: string, headers: readonly HeaderPair[], httpVersion: string): number {
-  if (!httpVersion.startsWith('HTTP/1')) return -1;
-  let n = startLine.length + 2 + 2;
-  for (const [name, value] of headers) n += name.length + 2 + value.length + 2;
-  return n;
-}
-
-function decodeComponent(text: string): string {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, ' '));
-  } catch {
-    return text;
+function postData(flow: HttpFlow, body: HarBody | undefined): HarPostData | undefined {
+  const info = flow.request.body;
+  if (info.size === 0 && !body?.bytes.length) return undefined;
+  const mimeType = headerValue(flow.request.headers, 'content-type') ?? '';
+  const out: HarPostData = { mimeType, ...bodyText(body?.bytes ?? new Uint8Array()) };
+  if (/^application\/x-www-form-urlencoded\b/i.test(mimeType) && out.encoding === undefined) {
+    out.params = urlencodedParams(out.text);
   }
+  const comment = bodyComment(info, body);
+  if (comment) out.comment = comment;
+  if (info.truncated || body?.cut) out._truncated = true;
+  return out;
 }
 
-/** Query or form parameters in order, duplicates kept. */
-function params(query: string): HarNameValue[] {
-  if (!query) return [];
-  return query
-    .split('&')
-    .filter(Boolean)
-    .map((part) => {
-      const eq = part.indexOf('=');
-      return eq < 0
-        ? { name: decodeComponent(part), value: '' }
-        : { name: decodeComponent(part.slice(0, eq)), value: decodeComponent(part.slice(eq + 1)) };
-    });
-}
-
-function requestCookies(headers: readonly HeaderPair[]): HarCookie[] {
-  return headerValues(headers, 'cookie').flatMap((v) =>
-    v
-      .split(';')
-      .map((c) => c.trim())
-      .filter(Boolean)
-      .map((c) => {
-        const eq = c.indexOf('=');
-        return eq < 0 ? { name: c, value: '' } : { name: c.slice(0, eq), value: c.slice(eq + 1) };
-      }),
-  );
-}
-
-function responseCookies(headers: readonly HeaderPair[]): HarCookie[] {
-  return headerValues(headers, 'set-cookie').map((line) => {
-    const [first = '', ...attrs] = line.split(';');
-    const eq = first.indexOf('=');
-    const cookie: HarCookie = {
-      name: first.slice(0, eq < 0 ? undefined : eq).trim(),
-      value: eq < 0 ? '' : first.slice(eq + 1).trim(),
-    };
-    for (const attr of attrs) {
-      const [k = '', ...rest] = attr.split('=');
-      const key = k.trim().toLowerCase();
-      const value = rest.join('=').trim();
-      if (key === 'path') cookie.path = value;
-      else if (key === 'domain') cookie.domain = value;
-      else if (key === 'httponly') cookie.httpOnly = true;
-      else if (key === 'secure') cookie.secure = true;
-      else if (key === 'expires') {
-        const date = new Date(value);
-        if (!Number.isNaN(date.getTime())) cookie.expires = date.toISOString();
-      }
-    }
-    return cookie;
-  });
-}
-
+/**
+ * HAR timings from the flow's. The flow's `connect` already includes `ssl` (flow.ts), which is
+ * what HAR asks. -1 stays where a phase did not happen, except for send, wait and receive, which
+ * HAR requires as non-negative numbers.
+ */
 function harTimings(flow: HttpFlow): HarTimings {
   const t = flow.timings;
-  // HAR requires send, wait and receive to be non-negative; the rest use -1 for "did not happen".
+  const optional = (ms: number): number => (ms < 0 ? -1 : roundMs(ms));
   return {
-    blocked: t.blocked,
-    dns: t.dns,
-    connect: t.connect >= 0 && t.ssl >= 0 ? t.connect + t.ssl : t.connect,
-    ssl: t.ssl,
-    send: Math.max(0, t.send),
-    wait: Math.max(0, t.wait),
-    receive: Math.max(0, t.receive),
+    blocked: optional(t.blocked),
+    dns: optional(t.dns),
+    connect: optional(t.connect),
+    ssl: optional(t.ssl),
+    send: roundMs(Math.max(0, t.send)),
+    wait: roundMs(Math.max(0, t.wait)),
+    receive: roundMs(Math.max(0, t.receive)),
   };
 }
 
-function isAbsoluteUri(url: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:/i.test(url);
+/** HAR's `time`: every phase that happened, `ssl` excepted as it is inside `connect`. */
+function timeOf(t: HarTimings): number {
+  const phases = [t.blocked, t.dns, t.connect, t.send, t.wait, t.receive];
+  return roundMs(phases.reduce((sum, ms) => (ms > 0 ? sum + ms : sum), 0));
 }
 
-function postData(flow: HttpFlow, bytes: Uint8Array | undefined): HarPostData | undefined {
-  if (!bytes || bytes.length === 0) return undefined;
-  const mimeType = headerValue(flow.request.headers, 'content-type') ?? '';
-  const text = asText(bytes);
-  if (text === undefined) return { mimeType, text: toBase64(bytes), encoding: 'base64' };
-  const form = mimeType.toLowerCase().startsWith('application/x-www-form-urlencoded');
-  return { mimeType, text, ...(form ? { params: params(text) } : {}) };
-}
-
-function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry {
+function httpRequest(flow: HttpFlow, body: HarBody | undefined): HarRequest {
   const req = flow.request;
-  const res = flow.response;
-  const query = isAbsoluteUri(req.url) ? (req.url.split('#')[0]!.split('?')[1] ?? '') : '';
-  let target = req.url;
-  try {
-    const u = new URL(req.url);
-    target = u.pathname + u.search;
-  } catch {
-    // Not a URL (a refused request); the head size below uses it as written.
-  }
-  const responseBytes = bodies.response;
-  const mimeType = (res && headerValue(res.headers, 'content-type')) ?? '';
-  const content: HarEntry['response']['content'] = {
-    // The full size even when capture was truncated: what the body was, not what was kept.
-    size:
-      bodies.decoded && responseBytes && !res?.body.truncated
-        ? responseBytes.length
-        : (res?.body.size ?? 0),
-    mimeType,
-  };
-  if (responseBytes && responseBytes.length) {
-    const text = asText(responseBytes);
-    if (text !== undefined) content.text = text;
-    else {
-      content.text = toBase64(responseBytes);
-      content.encoding = 'base64';
-    }
-    if (bodies.decoded && res && content.size > res.body.size)
-      content.compression = content.size - res.body.size;
-  }
-  const notes = [
-    bodies.responseNote,
-    res?.body.truncated
-      ? `Loupe kept the first ${res.body.captured} of ${res.body.size} bytes of this body.`
-      : undefined,
-  ].filter(Boolean);
-  if (notes.length) content.comment = notes.join(' ');
-  const timings = harTimings(flow);
-  const truncated = {
-    ...(req.body.truncated ? { request: true as const } : {}),
-    ...(res?.body.truncated ? { response: true as const } : {}),
-  };
-  const pd = postData(flow, bodies.request);
+  const url = harUrl(req.url);
+  const pd = postData(flow, body);
   return {
-    startedDateTime: new Date(flow.startedAt).toISOString(),
-    time: totalTime(flow.timings),
-    request: {
-      method: req.method,
-      url: isAbsoluteUri(req.url) ? req.url : 'about:blank',
-      httpVersion: req.httpVersion,
-      cookies: requestCookies(req.headers),
-      headers: pairs(req.headers),
-      queryString: params(query),
-      ...(pd ? { postData: pd } : {}),
-      headersSize: headSize(
-        `${req.method} ${target} ${req.httpVersion}`,
-        req.headers,
-        req.httpVersion,
-      ),
-      bodySize: req.body.size,
-    },
-    response: {
-      status: res?.status ?? 0,
-      statusText: res?.statusText ?? '',
-      httpVersion: res?.httpVersion ?? '',
-      cookies: res ? responseCookies(res.headers) : [],
-      headers: res ? pairs(res.headers) : [],
-      content,
-      redirectURL: (res && headerValue(res.headers, 'location')) ?? '',
-      headersSize: res
-        ? headSize(
-            `${res.httpVersion} ${res.status} ${res.statusText}`,
-            res.headers,
-            res.httpVersion,
-          )
-        : -1,
-      bodySize: res ? res.body.size : -1,
-    },
-    cache: {},
-    timings,
-    ...(flow.server?.address
-      ? { serverIPAddress: flow.server.address.replace(/^\[|\]$/g, '') }
-      : {}),
-    ...(flow.connection.upstreamConnectionId
-      ? { connection: flow.connection.upstreamConnectionId }
-      : {}),
-    ...(flow.error
-      ? {
-          comment: flow.error.message,
-          _error: { code: flow.error.code, message: flow.error.message },
-        }
-      : {}),
+    method: req.method,
+    // A request refused before it had a URL still needs one here; the raw target is kept aside.
+    url: url ?? 'about:blank',
+    httpVersion: req.httpVersion,
+    cookies: requestCookies(req.headers),
+    headers: harHeaders(req.headers),
+    queryString: url ? urlencodedParams(queryOf(req.url)) : [],
+    ...(pd ? { postData: pd } : {}),
+    headersSize: url
+      ? headSize(
+          `${req.method} ${requestTarget(req.url)} ${req.httpVersion}`,
+          req.headers,
+          req.httpVersion,
+        )
+      : -1,
+    bodySize: req.body.size,
+    ...(url === undefined && req.url ? { _url: req.url } : {}),
+  };
+}
+
+function httpResponse(flow: HttpFlow, body: HarBody | undefined): HarResponse {
+  const res = flow.response;
+  if (!res) {
+    // No response arrived (an error, or still pending): HAR's convention is status 0.
+    return {
+      status: 0,
+      statusText: '',
+      httpVersion: '',
+      cookies: [],
+      headers: [],
+      content: content(undefined, undefined),
+      redirectURL: '',
+      headersSize: -1,
+      bodySize: -1,
+    };
+  }
+  return {
+    status: res.status,
+    statusText: res.statusText,
+    httpVersion: res.httpVersion,
+    cookies: responseCookies(res.headers, flow.startedAt),
+    headers: harHeaders(res.headers),
+    content: content(res, body),
+    redirectURL: headerValue(res.headers, 'location') ?? '',
+    headersSize: headSize(
+      `${res.httpVersion} ${res.status} ${res.statusText}`,
+      res.headers,
+      res.httpVersion,
+    ),
+    bodySize: res.body.size,
+  };
+}
+
+/** The entry-level comment: the error in words, or that the flow had not finished. */
+function entryComment(flow: Flow): string | undefined {
+  if (flow.error) return flow.error.message;
+  if (flow.state === 'pending') {
+    return flow.kind === 'tunnel'
+      ? 'The tunnel was still open when this was exported.'
+      : 'The exchange was still in progress when this was exported.';
+  }
+  return undefined;
+}
+
+/** Fields every entry shares: comment, error, ids and tags. */
+function common(flow: Flow): Pick<HarEntry, 'comment' | '_error' | '_loupeId' | '_tags'> {
+  const comment = entryComment(flow);
+  return {
+    ...(comment ? { comment } : {}),
+    ...(flow.error ? { _error: { code: flow.error.code, message: flow.error.message } } : {}),
     _loupeId: flow.id,
-    ...(Object.keys(truncated).length ? { _truncated: truncated } : {}),
     ...(flow.tags.length ? { _tags: flow.tags.slice() } : {}),
   };
 }
 
-/**
- * A tunnel has no HTTP exchange inside that Loupe could read. It is written as the CONNECT that
- * opened it (status 200 when it was established, 0 when it failed), with the relayed byte counts
- * in `_tunnel`, so a HAR reader sees that the traffic happened instead of losing it.
- */
-function tunnelEntry(flow: TunnelFlow): HarEntry {
-  const authority = flow.target.host.includes(':')
-    ? `[${flow.target.host}]:${flow.target.port}`
-    : `${flow.target.host}:${flow.target.port}`;
+function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry {
+  const timings = harTimings(flow);
+  const server = ipAddress(flow.server?.address);
   return {
     startedDateTime: new Date(flow.startedAt).toISOString(),
-    time: flow.durationMs,
+    time: timeOf(timings),
+    request: httpRequest(flow, bodies.request),
+    response: httpResponse(flow, bodies.response),
+    cache: {},
+    timings,
+    ...(server ? { serverIPAddress: server } : {}),
+    ...(flow.connection.upstreamConnectionId
+      ? { connection: flow.connection.upstreamConnectionId }
+      : {}),
+    _loupeKind: 'http',
+    ...common(flow),
+  };
+}
+
+/**
+ * A tunnel carries bytes Loupe did not decrypt, so there is no exchange inside to write. It is
+ * written as the CONNECT that opened it, which is what happened on the wire and what every HAR
+ * reader can show: status 200 once established (an error in the relay keeps the 200), 0 when
+ * it never was. The URL names the target (`https://` for TLS, `tcp://` for anything else), the
+ * body sizes are the bytes relayed each way, the whole duration is `receive`, and the details
+ * are in `_tunnel`. Dropping tunnels instead would hide traffic that happened.
+ */
+function tunnelEntry(flow: TunnelFlow): HarEntry {
+  const { host, port } = flow.target;
+  const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const established = !flow.error || flow.error.phase === 'tunnel';
+  const duration = roundMs(Math.max(0, flow.durationMs));
+  const server = ipAddress(flow.target.address);
+  return {
+    startedDateTime: new Date(flow.startedAt).toISOString(),
+    time: duration,
     request: {
       method: 'CONNECT',
       url: `${flow.protocol === 'tls' ? 'https' : 'tcp'}://${authority}/`,
@@ -265,9 +252,9 @@ function tunnelEntry(flow: TunnelFlow): HarEntry {
       bodySize: flow.bytesUp,
     },
     response: {
-      status: flow.error ? 0 : 200,
-      statusText: flow.error ? '' : 'Connection Established',
-      httpVersion: 'HTTP/1.1',
+      status: established ? 200 : 0,
+      statusText: established ? 'Connection Established' : '',
+      httpVersion: established ? 'HTTP/1.1' : '',
       cookies: [],
       headers: [],
       content: {
@@ -280,33 +267,25 @@ function tunnelEntry(flow: TunnelFlow): HarEntry {
       bodySize: flow.bytesDown,
     },
     cache: {},
-    timings: {
-      blocked: -1,
-      dns: -1,
-      connect: -1,
-      ssl: -1,
-      send: 0,
-      wait: 0,
-      receive: flow.durationMs,
-    },
-    ...(flow.target.address ? { serverIPAddress: flow.target.address } : {}),
-    ...(flow.error
-      ? {
-          comment: flow.error.message,
-          _error: { code: flow.error.code, message: flow.error.message },
-        }
-      : {}),
-    _loupeId: flow.id,
+    timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: duration },
+    ...(server ? { serverIPAddress: server } : {}),
+    _loupeKind: 'tunnel',
     _tunnel: {
       protocol: flow.protocol,
       bytesUp: flow.bytesUp,
       bytesDown: flow.bytesDown,
       ...(flow.reason ? { reason: flow.reason } : {}),
     },
-    ...(flow.tags.length ? { _tags: flow.tags.slice() } : {}),
+    ...common(flow),
   };
 }
 
+/** One HAR entry for a flow; `bodies` are its captured bodies, the response decoded if possible. */
 export function toHarEntry(flow: Flow, bodies: HarBodies = {}): HarEntry {
   return flow.kind === 'http' ? httpEntry(flow, bodies) : tunnelEntry(flow);
+}
+
+/** A HAR 1.2 document (no pages: Loupe records traffic, not page loads). */
+export function toHarLog(entries: HarEntry[], creator: HarCreator): HarLog {
+  return { log: { version: '1.2', creator: { ...creator }, entries } };
 }

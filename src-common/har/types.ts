@@ -1,6 +1,7 @@
 /**
  * HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/) as Loupe writes it. Loupe's own
- * additions start with `_`, as the spec allows for custom fields.
+ * additions start with `_`, as the spec allows for custom fields; readers ignore what they do
+ * not know.
  */
 
 export interface HarNameValue {
@@ -11,6 +12,7 @@ export interface HarNameValue {
 export interface HarCookie extends HarNameValue {
   path?: string;
   domain?: string;
+  /** ISO 8601, from `Expires` or, taking precedence as browsers do, `Max-Age`. */
   expires?: string;
   httpOnly?: boolean;
   secure?: boolean;
@@ -19,8 +21,26 @@ export interface HarCookie extends HarNameValue {
 export interface HarPostData {
   mimeType: string;
   text: string;
+  /** Decoded fields of an `application/x-www-form-urlencoded` body, in order. */
   params?: HarNameValue[];
+  /** Set when `text` is base64 because the body is not UTF-8 (not in HAR 1.2; as for content). */
   encoding?: 'base64';
+  comment?: string;
+  /** Capture kept only the start of the body; `text` is that start. */
+  _truncated?: true;
+}
+
+export interface HarContent {
+  /** Bytes of the body with Content-Encoding undone where known, else as sent. */
+  size: number;
+  /** Bytes saved by Content-Encoding (decoded − wire size), where the decoded size is known. */
+  compression?: number;
+  mimeType: string;
+  text?: string;
+  encoding?: 'base64';
+  comment?: string;
+  /** `text` is only the start of the body (the capture cap or the export's decoding cap). */
+  _truncated?: true;
 }
 
 export interface HarRequest {
@@ -31,17 +51,13 @@ export interface HarRequest {
   headers: HarNameValue[];
   queryString: HarNameValue[];
   postData?: HarPostData;
+  /** HTTP/1.x head bytes up to and including the blank line; -1 for HTTP/2 and tunnels. */
   headersSize: number;
+  /** Body bytes as sent on the wire. */
   bodySize: number;
-}
-
-export interface HarContent {
-  size: number;
-  compression?: number;
-  mimeType: string;
-  text?: string;
-  encoding?: 'base64';
   comment?: string;
+  /** The request target as received, when it is not a URL a HAR may carry (refused requests). */
+  _url?: string;
 }
 
 export interface HarResponse {
@@ -54,11 +70,13 @@ export interface HarResponse {
   redirectURL: string;
   headersSize: number;
   bodySize: number;
+  comment?: string;
 }
 
 export interface HarTimings {
   blocked: number;
   dns: number;
+  /** Includes `ssl`, as HAR defines it. */
   connect: number;
   send: number;
   wait: number;
@@ -67,26 +85,38 @@ export interface HarTimings {
 }
 
 export interface HarEntry {
+  /** ISO 8601 with milliseconds. */
   startedDateTime: string;
+  /** Sum of the non-negative timings except `ssl` (already inside `connect`). */
   time: number;
   request: HarRequest;
   response: HarResponse;
   cache: Record<string, never>;
   timings: HarTimings;
+  /** The upstream IP address, without brackets for IPv6. */
   serverIPAddress?: string;
+  /** The upstream connection id: entries sharing one reused a keep-alive connection. */
   connection?: string;
   comment?: string;
+  /** The flow id in Loupe. */
   _loupeId: string;
+  /** What the entry records: an HTTP exchange, or a tunnel written as its CONNECT. */
+  _loupeKind: 'http' | 'tunnel';
   _error?: { code: string; message: string };
-  _truncated?: { request?: true; response?: true };
-  _tunnel?: { protocol: string; bytesUp: number; bytesDown: number; reason?: string };
+  _tunnel?: { protocol: 'tls' | 'unknown'; bytesUp: number; bytesDown: number; reason?: string };
   _tags?: string[];
+}
+
+export interface HarCreator {
+  name: string;
+  version: string;
 }
 
 export interface HarLog {
   log: {
     version: '1.2';
-    creator: { name: string; version: string };
+    creator: HarCreator;
+    /** Always last, so a streaming writer can put the entries in between. */
     entries: HarEntry[];
   };
 }

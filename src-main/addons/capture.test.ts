@@ -1,140 +1,269 @@
-import http from 'node:http';
+// Capture driven through a real Hooks instance with synthetic exchanges, emitted in the order
+// and with the mutations the engine makes (capture-proxy.test.ts runs it behind the real proxy).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { HttpFlow } from '../../src-common/flow';
-import { startProxy, type RunningProxy } from '../engine/index';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { HttpFlow, TunnelFlow } from '../../src-common/flow';
+import { Hooks, type Exchange } from '../engine/hooks';
 import { BodyStore } from '../flows/body-store';
 import { FlowStore } from '../flows/flow-store';
-import { createCapture, type Capture } from './capture';
+import { makeExchange, makeLiveTunnel } from '../test-support/factories';
+import { createCapture, DEFAULT_BODY_CAP, type Capture } from './capture';
 
 let dir: string;
-let upstream: http.Server;
-let port: number;
-let proxy: RunningProxy;
+let hooks: Hooks;
 let flows: FlowStore;
 let bodies: BodyStore;
 let capture: Capture;
+let internalErrors: unknown[];
 
-beforeEach(async () => {
+beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'loupe-capture-'));
-  upstream = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const size = Number(new URL(req.url ?? '/', 'http://h').searchParams.get('size') ?? 10);
-      if (req.url?.startsWith('/gzip')) {
-        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Encoding': 'gzip' });
-        res.end(zlib.gzipSync('x'.repeat(size)));
-        return;
-      }
-      res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end('x'.repeat(size));
-    });
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  port = (upstream.address() as AddressInfo).port;
-  proxy = await startProxy();
+  hooks = new Hooks();
+  internalErrors = [];
+  hooks.on('internalError', (err) => internalErrors.push(err));
   flows = new FlowStore();
   bodies = new BodyStore({ dir });
-  capture = createCapture({ hooks: proxy.hooks, flows, bodies, bodyCap: 1000 });
+  capture = createCapture({ hooks, flows, bodies, bodyCap: 10 });
 });
-
 afterEach(async () => {
   capture.dispose();
-  await proxy.close();
-  upstream.closeAllConnections();
-  await new Promise<void>((resolve) => upstream.close(() => resolve()));
   await bodies.close();
   rmSync(dir, { recursive: true, force: true });
+  expect(internalErrors).toEqual([]);
 });
 
-function send(path: string, body?: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port: proxy.port,
-        method: body ? 'POST' : 'GET',
-        path: `http://127.0.0.1:${port}${path}`,
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+const flow = (id: string): HttpFlow => flows.get(id) as HttpFlow;
+
+/** The engine's sequence for an exchange up to the response head. */
+function start(ex: Exchange, requestBody: string[] = []): void {
+  void hooks.emitPausable('requestHeaders', ex);
+  for (const text of requestBody) {
+    ex.request.bodySize += text.length;
+    hooks.emit('requestBody', ex, Buffer.from(text));
+  }
+  hooks.emit('request', ex);
+  ex.response = {
+    status: 200,
+    statusText: 'OK',
+    httpVersion: 'HTTP/1.1',
+    headers: [['Content-Type', 'text/plain']],
+    trailers: [],
+    bodySize: 0,
+  };
+  void hooks.emitPausable('responseHeaders', ex);
 }
 
-describe('capture addon', () => {
-  it('records a flow with both bodies, in order', async () => {
-    await send('/a?size=5', 'hello');
-    await send('/b?size=7');
-    const list = flows.list() as HttpFlow[];
-    expect(
-      list.map((f) => [f.seq, f.request.method, new URL(f.request.url).pathname, f.state]),
-    ).toEqual([
-      [1, 'POST', '/a', 'complete'],
-      [2, 'GET', '/b', 'complete'],
+/** Response body chunks, then the end of the exchange. */
+function respond(ex: Exchange, body: (string | Buffer)[] = []): void {
+  for (const part of body) {
+    const chunk = Buffer.from(part);
+    ex.response!.bodySize += chunk.length;
+    hooks.emit('responseBody', ex, chunk);
+  }
+  ex.timings = { blocked: 0, dns: 1, connect: 1, ssl: -1, send: 0, wait: 2, receive: 1 };
+  hooks.emit('response', ex);
+}
+
+describe('capture', () => {
+  it('records an exchange from pending to complete, copying what the engine mutates', async () => {
+    const ex = makeExchange({ request: { ...makeExchange().request, method: 'POST' } });
+    void hooks.emitPausable('requestHeaders', ex);
+    expect(flow(ex.id)).toMatchObject({ kind: 'http', seq: 1, state: 'pending' });
+    expect(flow(ex.id).response).toBeUndefined();
+
+    ex.request.headers.push(['Content-Length', '5']);
+    hooks.emit('requestBody', ex, Buffer.from('hello'));
+    hooks.emit('request', ex);
+    expect(flow(ex.id).request.body).toMatchObject({ size: 5, captured: 5, truncated: false });
+
+    ex.response = {
+      status: 201,
+      statusText: 'Created',
+      httpVersion: 'HTTP/1.1',
+      headers: [['Content-Type', 'text/plain']],
+      trailers: [],
+      bodySize: 0,
+    };
+    void hooks.emitPausable('responseHeaders', ex);
+    expect(flow(ex.id)).toMatchObject({ state: 'pending', response: { status: 201 } });
+    respond(ex, ['wor', 'ld']);
+
+    const done = flow(ex.id);
+    expect(done.state).toBe('complete');
+    expect(done.response!.body).toMatchObject({ size: 5, captured: 5, truncated: false });
+    expect((await bodies.read(done.request.body.bodyId!)).toString()).toBe('hello');
+    expect((await bodies.read(done.response!.body.bodyId!)).toString()).toBe('world');
+    expect(done.timings.wait).toBe(2);
+
+    // The engine keeps writing to its exchange (and reuses header arrays): the flow must not move.
+    ex.request.headers[0]![1] = 'changed.test';
+    ex.response!.headers.push(['X-Late', '1']);
+    ex.tags.push('late');
+    expect(done.request.headers[0]).toEqual(['Host', 'api.example.test']);
+    expect(done.response!.headers).toEqual([['Content-Type', 'text/plain']]);
+    expect(done.tags).toEqual([]);
+  });
+
+  it('numbers flows in arrival order, exchanges and tunnels alike', () => {
+    const [a, b] = [makeExchange(), makeExchange()];
+    void hooks.emitPausable('requestHeaders', a);
+    hooks.emit('tunnelOpen', makeLiveTunnel({ id: 't' }));
+    void hooks.emitPausable('requestHeaders', b);
+    respond(b);
+    expect(flows.list().map((f) => [f.kind, f.seq])).toEqual([
+      ['http', 1],
+      ['tunnel', 2],
+      ['http', 3],
     ]);
-    const first = list[0]!;
-    expect(first.request.body).toMatchObject({ size: 5, captured: 5, truncated: false });
-    expect((await bodies.read(first.request.body.bodyId!)).toString()).toBe('hello');
-    expect((await bodies.read(first.response!.body.bodyId!)).toString()).toBe('xxxxx');
   });
 
-  it('keeps a body up to the cap, marks it truncated, and still forwards all of it', async () => {
-    let received = 0;
-    await new Promise<void>((resolve, reject) => {
-      const req = http.request(
-        { host: '127.0.0.1', port: proxy.port, path: `http://127.0.0.1:${port}/big?size=5000` },
-        (res) => {
-          res.on('data', (d: Buffer) => (received += d.length));
-          res.on('end', resolve);
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-    expect(received).toBe(5000);
-    const flow = flows.list()[0] as HttpFlow;
-    expect(flow.response!.body).toMatchObject({ size: 5000, captured: 1000, truncated: true });
-    expect((await bodies.read(flow.response!.body.bodyId!)).length).toBe(1000);
+  it('keeps a body up to the cap and counts all of it, copying each chunk', async () => {
+    const ex = makeExchange();
+    start(ex, ['0123', '4567']);
+    const reused = Buffer.from('89abcdef');
+    hooks.emit('responseBody', ex, reused);
+    // The engine may reuse its buffer once the hook has returned.
+    reused.fill(0x21);
+    respond(ex, ['ghij', 'klmn']);
+    const { request, response } = flow(ex.id);
+    expect(request.body).toMatchObject({ size: 8, captured: 8, truncated: false });
+    expect(response!.body).toMatchObject({ size: 16, captured: 10, truncated: true });
+    expect((await bodies.read(response!.body.bodyId!)).toString()).toBe('89abcdefgh');
   });
 
-  it('records nothing while recording is off, though traffic still flows', async () => {
+  it('applies a new cap to exchanges that start after it, never resuming a cut body', async () => {
+    const ex = makeExchange();
+    start(ex);
+    hooks.emit('responseBody', ex, Buffer.from('0123456789ab'));
+    capture.setBodyCap(100);
+    expect(capture.bodyCap).toBe(100);
+    respond(ex, ['cd']);
+    expect(flow(ex.id).response!.body).toMatchObject({ size: 14, captured: 10, truncated: true });
+    expect((await bodies.read(flow(ex.id).response!.body.bodyId!)).toString()).toBe('0123456789');
+
+    const next = makeExchange();
+    start(next);
+    respond(next, ['0123456789ab']);
+    expect(flow(next.id).response!.body).toMatchObject({ size: 12, captured: 12 });
+  });
+
+  it('with a cap of 0 keeps no bytes but still sizes the body', () => {
+    capture.setBodyCap(0);
+    const ex = makeExchange();
+    start(ex, ['abc']);
+    respond(ex);
+    expect(flow(ex.id).request.body).toEqual({ size: 3, captured: 0, truncated: true });
+    expect(bodies.stats().count).toBe(0);
+  });
+
+  it('refuses a cap that is not a byte count', () => {
+    expect(() => capture.setBodyCap(-1)).toThrow(RangeError);
+    expect(() => capture.setBodyCap(Number.NaN)).toThrow(RangeError);
+    expect(capture.bodyCap).toBe(10);
+    expect(createCapture({ hooks: new Hooks(), flows, bodies }).bodyCap).toBe(DEFAULT_BODY_CAP);
+  });
+
+  it('records nothing while off, and lets exchanges already in progress finish', async () => {
+    const before = makeExchange();
+    start(before);
     capture.setRecording(false);
-    expect(await send('/off')).toBe(200);
-    capture.setRecording(true);
-    expect(await send('/on')).toBe(200);
-    expect(flows.list().map((f) => (f as HttpFlow).request.url)).toEqual([
-      `http://127.0.0.1:${port}/on`,
-    ]);
-  });
+    expect(capture.recording).toBe(false);
 
-  it('adds the decoded size of a compressed body once the exchange is done', async () => {
-    await send('/gzip?size=50000');
-    await send('/plain?size=10');
-    const [gzip, plain] = flows.list() as HttpFlow[];
-    expect(gzip!.response!.body.size).toBeLessThan(1000);
-    await expect
-      .poll(() => (flows.get(gzip!.id) as HttpFlow).response!.body.decodedSize)
-      .toBe(50000);
-    expect(plain!.response!.body.decodedSize).toBeUndefined();
-  });
-
-  it('records a failed exchange with its error', async () => {
-    await new Promise<void>((resolve) => {
-      http.get({ host: '127.0.0.1', port: proxy.port, path: 'http://127.0.0.1:1/' }, (res) =>
-        res.resume().on('end', resolve),
-      );
+    const during = makeExchange();
+    start(during, ['body']);
+    respond(during, ['answer']);
+    hooks.emit('tunnelOpen', makeLiveTunnel({ id: 'off' }));
+    const refused = makeExchange({
+      error: { code: 'bad_request', message: 'x', phase: 'request' },
     });
-    const flow = flows.list()[0] as HttpFlow;
-    expect(flow.state).toBe('error');
-    expect(flow.error?.code).toBe('connection_refused');
+    hooks.emit('error', refused);
+
+    respond(before, ['done']);
+    capture.setRecording(true);
+    // An exchange that began while off stays unrecorded even if it ends after recording resumes.
+    const straddling = makeExchange();
+    capture.setRecording(false);
+    start(straddling);
+    capture.setRecording(true);
+    respond(straddling);
+
+    expect(flows.list().map((f) => f.id)).toEqual([before.id]);
+    expect(flow(before.id).state).toBe('complete');
+    expect((await bodies.read(flow(before.id).response!.body.bodyId!)).toString()).toBe('done');
+    expect(bodies.has(`${during.id}:req`)).toBe(false);
+  });
+
+  it('records a failed exchange with its error, and one refused before its head', () => {
+    const ex = makeExchange();
+    void hooks.emitPausable('requestHeaders', ex);
+    ex.error = { code: 'connection_refused', message: 'refused', phase: 'connect' };
+    hooks.emit('error', ex);
+    expect(flow(ex.id)).toMatchObject({
+      state: 'error',
+      error: { code: 'connection_refused', message: 'refused', phase: 'connect' },
+    });
+    expect(flow(ex.id).response).toBeUndefined();
+
+    const refused = makeExchange({
+      request: { ...makeExchange().request, method: '-', url: '', headers: [] },
+      tags: ['rejected'],
+      error: { code: 'bad_request', message: 'bare LF', phase: 'request' },
+    });
+    hooks.emit('error', refused);
+    expect(flow(refused.id)).toMatchObject({ seq: 2, state: 'error', tags: ['rejected'] });
+  });
+
+  it('records a tunnel from open to close', () => {
+    const tn = makeLiveTunnel();
+    hooks.emit('tunnelOpen', tn);
+    expect(flows.get(tn.id)).toMatchObject({ kind: 'tunnel', state: 'pending', bytesUp: 0 });
+    tn.bytesUp = 517;
+    tn.bytesDown = 4096;
+    tn.durationMs = 250;
+    tn.tags.push('bypassed');
+    hooks.emit('tunnelClose', tn);
+    const closed = flows.get(tn.id) as TunnelFlow;
+    expect(closed).toMatchObject({
+      state: 'complete',
+      bytesUp: 517,
+      bytesDown: 4096,
+      durationMs: 250,
+    });
+    expect(closed.tags).toEqual(['bypassed']);
+
+    const failed = makeLiveTunnel();
+    hooks.emit('tunnelOpen', failed);
+    failed.error = { code: 'tunnel_failed', message: 'reset', phase: 'tunnel' };
+    hooks.emit('tunnelClose', failed);
+    expect(flows.get(failed.id)).toMatchObject({
+      state: 'error',
+      error: { code: 'tunnel_failed' },
+    });
+  });
+
+  it('adds the decoded size of a complete compressed body after the exchange', async () => {
+    capture.setBodyCap(1 << 20);
+    const text = 'x'.repeat(50_000);
+    const gz = makeExchange();
+    start(gz);
+    gz.response!.headers.push(['Content-Encoding', 'gzip']);
+    respond(gz, [zlib.gzipSync(text)]);
+    const plain = makeExchange();
+    start(plain);
+    respond(plain, ['plain']);
+
+    await vi.waitFor(() => expect(flow(gz.id).response!.body.decodedSize).toBe(50_000));
+    expect(flow(plain.id).response!.body.decodedSize).toBeUndefined();
+  });
+
+  it('stops recording once disposed', () => {
+    capture.dispose();
+    const ex = makeExchange();
+    start(ex);
+    respond(ex);
+    expect(flows.size).toBe(0);
   });
 });

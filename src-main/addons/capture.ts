@@ -1,80 +1,122 @@
 /**
  * Capture: turns engine hooks into flows in the flow store and body bytes in the body store.
- * Each body is kept up to a cap; past it the flow is marked truncated while forwarding goes on
- * untouched (the engine never waits for capture).
+ * Each body is kept up to a cap; past it the flow is marked truncated while its size keeps
+ * counting. Forwarding never waits for capture: every handler here is synchronous and cheap,
+ * and the one slow job (measuring a compressed body's decoded size) runs after the exchange.
  */
 import {
   emptyBody,
   headerValue,
   type BodyInfo,
+  type FlowState,
   type HttpFlow,
   type TunnelFlow,
 } from '../../src-common/flow';
-import type { Exchange, Hooks, Tunnel } from '../engine/index';
+import type { Exchange, Hooks, Tunnel } from '../engine/hooks';
 import type { BodyStore } from '../flows/body-store';
-import { decodeBody } from '../flows/decode';
+import { codingsToUndo, decodedLength } from '../flows/decode';
 import type { FlowStore } from '../flows/flow-store';
 
-/** Decoding for the size stops here; past it a body is a likely decompression bomb. */
+export const DEFAULT_BODY_CAP = 16 * 1024 * 1024;
+
+/** Decoding for `decodedSize` stops here: a body that decodes to more is likely a bomb. */
 const DECODED_SIZE_CAP = 256 * 1024 * 1024;
 
 export interface CaptureOptions {
   hooks: Hooks;
   flows: FlowStore;
   bodies: BodyStore;
-  /** Bytes kept per body. */
-  bodyCap: number;
+  /** Bytes kept per body; default 16 MiB. */
+  bodyCap?: number;
 }
 
 export interface Capture {
-  /** Off: new exchanges are not recorded (traffic still flows); ones in progress finish. */
+  /** Off: new exchanges and tunnels go unrecorded (traffic flows on); those in progress finish. */
   setRecording(on: boolean): void;
   readonly recording: boolean;
+  /** Bytes kept per body, for exchanges that start from now on; Infinity keeps everything. */
   setBodyCap(bytes: number): void;
+  readonly bodyCap: number;
+  /** Stops listening to the hooks. */
   dispose(): void;
 }
 
-interface Tracked {
-  seq: number;
-  request: BodyInfo;
-  response: BodyInfo;
+/** One body being captured: what the flow will say about it and where its bytes go. */
+interface Side {
+  info: BodyInfo;
+  /** Body-store key: the flow id plus a side, so the two bodies of a flow never collide. */
+  key: string;
+  /** The cap when the exchange began: a body is never cut by one cap and resumed by the next. */
+  cap: number;
+  finished: boolean;
 }
 
-export function createCapture({ hooks, flows, bodies, bodyCap }: CaptureOptions): Capture {
-  let recording = true;
-  let cap = bodyCap;
-  let seq = 0;
-  const live = new Map<string, Tracked>();
+interface Live {
+  seq: number;
+  request: Side;
+  response: Side;
+}
 
-  const keep = (body: BodyInfo, id: string, chunk: Buffer): void => {
-    body.size += chunk.length;
-    const room = cap - body.captured;
-    if (room <= 0) {
-      body.truncated = true;
-      return;
-    }
+function checkCap(bytes: number): number {
+  if (!(bytes >= 0)) throw new RangeError(`a body cap is a number of bytes ≥ 0, not ${bytes}`);
+  return bytes;
+}
+
+/** Subscribes capture to `hooks`; records into `flows` and `bodies` until disposed. */
+export function createCapture({
+  hooks,
+  flows,
+  bodies,
+  bodyCap = DEFAULT_BODY_CAP,
+}: CaptureOptions): Capture {
+  let recording = true;
+  let cap = checkCap(bodyCap);
+  let seq = 0;
+  const live = new Map<string, Live>();
+  /** Exchanges that began while recording was off: their end must not record them. */
+  const ignored = new Set<string>();
+  const tunnels = new Map<string, number>();
+
+  const side = (id: string, name: 'req' | 'res'): Side => ({
+    info: emptyBody(),
+    key: `${id}:${name}`,
+    cap,
+    finished: false,
+  });
+
+  const keep = (s: Side, chunk: Buffer): void => {
+    s.info.size += chunk.length;
+    const room = s.cap - s.info.captured;
+    if (chunk.length > room) s.info.truncated = true;
+    if (room <= 0) return;
     const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-    // Copy: the engine's buffer may be reused once the hook returns.
-    bodies.append(id, Buffer.from(part));
-    body.captured += part.length;
-    body.bodyId = id;
-    if (part.length < chunk.length) body.truncated = true;
+    // A copy: the engine may reuse its buffer once the hook returns.
+    bodies.append(s.key, Buffer.from(part));
+    s.info.captured += part.length;
+    s.info.bodyId = s.key;
   };
 
-  const toFlow = (ex: Exchange, t: Tracked, state: HttpFlow['state']): HttpFlow => ({
+  const finish = (s: Side): void => {
+    if (s.finished) return;
+    s.finished = true;
+    if (s.info.bodyId) bodies.finish(s.key);
+  };
+
+  // Every field is copied: the engine goes on mutating the exchange after each hook.
+  const toFlow = (ex: Exchange, t: Live, state: FlowState): HttpFlow => ({
     kind: 'http',
     id: ex.id,
     seq: t.seq,
     startedAt: ex.startedAt,
     state,
-    client: ex.client,
+    client: { ...ex.client },
     request: {
       method: ex.request.method,
       url: ex.request.url,
       httpVersion: ex.request.httpVersion,
-      headers: ex.request.headers.slice(),
-      trailers: ex.request.trailers.slice(),
-      body: { ...t.request },
+      headers: ex.request.headers.map(([n, v]) => [n, v]),
+      trailers: ex.request.trailers.map(([n, v]) => [n, v]),
+      body: { ...t.request.info },
     },
     ...(ex.response
       ? {
@@ -82,9 +124,9 @@ export function createCapture({ hooks, flows, bodies, bodyCap }: CaptureOptions)
             status: ex.response.status,
             statusText: ex.response.statusText,
             httpVersion: ex.response.httpVersion,
-            headers: ex.response.headers.slice(),
-            trailers: ex.response.trailers.slice(),
-            body: { ...t.response },
+            headers: ex.response.headers.map(([n, v]) => [n, v]),
+            trailers: ex.response.trailers.map(([n, v]) => [n, v]),
+            body: { ...t.response.info },
           },
         }
       : {}),
@@ -99,25 +141,24 @@ export function createCapture({ hooks, flows, bodies, bodyCap }: CaptureOptions)
     ...(ex.error ? { error: { ...ex.error } } : {}),
   });
 
-  const begin = (ex: Exchange): Tracked | undefined => {
-    if (!recording) return undefined;
-    const t: Tracked = { seq: ++seq, request: emptyBody(), response: emptyBody() };
+  const begin = (ex: Exchange): Live | undefined => {
+    if (!recording) {
+      ignored.add(ex.id);
+      return undefined;
+    }
+    const t: Live = { seq: ++seq, request: side(ex.id, 'req'), response: side(ex.id, 'res') };
     live.set(ex.id, t);
     return t;
   };
 
-  // Body ids are the flow id plus a side, so the two bodies of one flow never collide.
-  const reqId = (ex: Exchange): string => `${ex.id}:req`;
-  const resId = (ex: Exchange): string => `${ex.id}:res`;
-
   const end = (ex: Exchange): void => {
-    let t = live.get(ex.id);
-    // A request refused before its head was parsed reaches capture only as an error.
-    if (!t && ex.error && !ex.request.headers.length) t = begin(ex);
+    if (ignored.delete(ex.id)) return;
+    // A request refused before its head was complete reaches capture only as an error.
+    const t = live.get(ex.id) ?? begin(ex);
     if (!t) return;
     live.delete(ex.id);
-    if (t.request.captured) bodies.finish(reqId(ex));
-    if (t.response.captured) bodies.finish(resId(ex));
+    finish(t.request);
+    finish(t.response);
     const flow = toFlow(ex, t, ex.error ? 'error' : 'complete');
     flows.upsert(flow);
     void measureDecoded(flow);
@@ -125,26 +166,27 @@ export function createCapture({ hooks, flows, bodies, bodyCap }: CaptureOptions)
 
   /** Adds the decoded size of a complete, fully captured, content-encoded response body. */
   const measureDecoded = async (flow: HttpFlow): Promise<void> => {
-    const body = flow.response?.body;
-    const encoding = flow.response && headerValue(flow.response.headers, 'content-encoding');
-    if (!body?.bodyId || body.truncated || !encoding || /^\s*identity\s*$/i.test(encoding)) return;
-    const decoded = await decodeBody(await bodies.read(body.bodyId), encoding, {
+    const res = flow.response;
+    const encoding = res && headerValue(res.headers, 'content-encoding');
+    if (!res?.body.bodyId || res.body.truncated || codingsToUndo(encoding).length === 0) return;
+    const decoded = await decodedLength(await bodies.read(res.body.bodyId), encoding, {
       maxOutput: DECODED_SIZE_CAP,
     });
+    // Skip when the flow was cleared or replaced meanwhile: never resurrect or clobber it.
     if (!decoded.ok || decoded.truncated || flows.get(flow.id) !== flow) return;
     flows.upsert({
       ...flow,
-      response: { ...flow.response!, body: { ...body, decodedSize: decoded.body.length } },
+      response: { ...res, body: { ...res.body, decodedSize: decoded.size } },
     });
   };
 
-  const tunnelFlow = (tn: Tunnel, t: Tracked, state: TunnelFlow['state']): TunnelFlow => ({
+  const tunnelFlow = (tn: Tunnel, seqNo: number, state: FlowState): TunnelFlow => ({
     kind: 'tunnel',
     id: tn.id,
-    seq: t.seq,
+    seq: seqNo,
     startedAt: tn.startedAt,
     state,
-    client: tn.client,
+    client: { ...tn.client },
     target: { ...tn.target },
     protocol: tn.protocol,
     bytesUp: tn.bytesUp,
@@ -162,7 +204,13 @@ export function createCapture({ hooks, flows, bodies, bodyCap }: CaptureOptions)
     }),
     hooks.on('requestBody', (ex, chunk) => {
       const t = live.get(ex.id);
-      if (t) keep(t.request, reqId(ex), chunk);
+      if (t) keep(t.request, chunk);
+    }),
+    hooks.on('request', (ex) => {
+      const t = live.get(ex.id);
+      if (!t) return;
+      finish(t.request);
+      flows.upsert(toFlow(ex, t, 'pending'));
     }),
     hooks.on('responseHeaders', (ex) => {
       const t = live.get(ex.id);
@@ -170,30 +218,39 @@ export function createCapture({ hooks, flows, bodies, bodyCap }: CaptureOptions)
     }),
     hooks.on('responseBody', (ex, chunk) => {
       const t = live.get(ex.id);
-      if (t) keep(t.response, resId(ex), chunk);
+      if (t) keep(t.response, chunk);
     }),
     hooks.on('response', end),
     hooks.on('error', end),
     hooks.on('tunnelOpen', (tn) => {
       if (!recording) return;
-      const t: Tracked = { seq: ++seq, request: emptyBody(), response: emptyBody() };
-      live.set(tn.id, t);
-      flows.upsert(tunnelFlow(tn, t, 'pending'));
+      const seqNo = ++seq;
+      tunnels.set(tn.id, seqNo);
+      flows.upsert(tunnelFlow(tn, seqNo, 'pending'));
     }),
     hooks.on('tunnelClose', (tn) => {
-      const t = live.get(tn.id);
-      if (!t) return;
-      live.delete(tn.id);
-      flows.upsert(tunnelFlow(tn, t, tn.error ? 'error' : 'complete'));
+      const seqNo = tunnels.get(tn.id);
+      if (seqNo === undefined) return;
+      tunnels.delete(tn.id);
+      flows.upsert(tunnelFlow(tn, seqNo, tn.error ? 'error' : 'complete'));
     }),
   ];
 
   return {
-    setRecording: (on) => void (recording = on),
+    setRecording(on) {
+      recording = on;
+    },
     get recording() {
       return recording;
     },
-    setBodyCap: (bytes) => void (cap = bytes),
-    dispose: () => unsubscribe.forEach((off) => off()),
+    setBodyCap(bytes) {
+      cap = checkCap(bytes);
+    },
+    get bodyCap() {
+      return cap;
+    },
+    dispose() {
+      for (const off of unsubscribe) off();
+    },
   };
 }

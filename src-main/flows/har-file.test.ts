@@ -1,10 +1,17 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { HarLog } from '../../src-common/har/types';
-import { makeFlow, makeTunnel } from '../test-support/factories';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { BodyInfo, HeaderPair } from '../../src-common/flow';
+import type { HarEntry, HarLog } from '../../src-common/har/types';
+import {
+  makeBody,
+  makeFlow,
+  makeRequest,
+  makeResponse,
+  makeTunnel,
+} from '../test-support/factories';
 import { validateHar } from '../test-support/har-schema';
 import { BodyStore } from './body-store';
 import { writeHarFile } from './har-file';
@@ -13,76 +20,86 @@ let dir: string;
 let bodies: BodyStore;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'loupe-har-'));
-  bodies = new BodyStore({ dir: join(dir, 'bodies') });
+  // A small budget, so some bodies are read back from their spill files.
+  bodies = new BodyStore({ dir: join(dir, 'bodies'), memoryBudget: 4096 });
 });
 afterEach(async () => {
   await bodies.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function store(
-  id: string,
-  data: Buffer,
-): { size: number; captured: number; truncated: boolean; bodyId: string } {
-  bodies.append(id, data);
+/** Puts `data` in the body store as captured (the first `keep` bytes of a `data`-sized body). */
+function stored(id: string, data: Buffer, keep = data.length): BodyInfo {
+  bodies.append(id, data.subarray(0, keep));
   bodies.finish(id);
-  return { size: data.length, captured: data.length, truncated: false, bodyId: id };
+  return makeBody({ size: data.length, captured: keep, truncated: keep < data.length, bodyId: id });
 }
 
-describe('HAR file', () => {
-  it('writes every kind of flow as valid HAR 1.2 with bodies, cookies, forms and errors', async () => {
-    const json = Buffer.from(
-      JSON.stringify({ items: Array.from({ length: 300 }, (_, i) => i % 7) }),
-    );
+const response = (headers: HeaderPair[], body: BodyInfo) => makeResponse({ headers, body });
+
+function read(path: string): { doc: HarLog; byId: Record<string, HarEntry> } {
+  const doc = JSON.parse(readFileSync(path, 'utf8')) as HarLog;
+  return { doc, byId: Object.fromEntries(doc.log.entries.map((e) => [e._loupeId, e])) };
+}
+
+describe('writeHarFile', () => {
+  it('writes every kind of flow as valid HAR 1.2, with bodies decoded from the store', async () => {
+    const json = Buffer.from(JSON.stringify({ items: Array.from({ length: 300 }, (_, i) => i) }));
     const gz = zlib.gzipSync(json);
-    const binary = Buffer.from([0, 0xff, 0x10, 0x80]);
+    const stacked = zlib.brotliCompressSync(zlib.gzipSync(json));
+    const prose = Buffer.from('Loupe keeps the first part of long bodies. '.repeat(2000));
+    const proseGz = zlib.gzipSync(prose);
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0xff, 0x10, 0x80]);
     const form = Buffer.from('name=Ada+Lovelace&lang=en&lang=fr');
+    const typeJson: HeaderPair = ['Content-Type', 'application/json'];
+    const page = Buffer.from('<p>Spilled to disk before the export.</p>\n'.repeat(200));
     const flows = [
       makeFlow({
+        id: 'spilled',
+        response: response([['Content-Type', 'text/html']], stored('page:res', page)),
+      }),
+      makeFlow({
         id: 'gz',
-        request: {
-          ...makeFlow().request,
+        request: makeRequest({
           headers: [
-            ['Host', 'api.example.test'],
+            ['Host', 'h'],
             ['Cookie', 'sid=1; theme=dark'],
           ],
-        },
-        response: {
-          ...makeFlow().response!,
-          headers: [
-            ['Content-Type', 'application/json'],
-            ['Content-Encoding', 'gzip'],
-            [
-              'Set-Cookie',
-              'sid=2; Path=/; HttpOnly; Secure; Expires=Wed, 21 Oct 2026 07:28:00 GMT',
-            ],
-          ],
-          body: store('gz:res', gz),
-        },
+        }),
+        response: response(
+          [typeJson, ['Content-Encoding', 'gzip'], ['Set-Cookie', 'sid=2; Path=/; HttpOnly']],
+          stored('gz:res', gz),
+        ),
+      }),
+      makeFlow({
+        id: 'stacked',
+        response: response([typeJson, ['Content-Encoding', 'gzip, br']], stored('st:res', stacked)),
       }),
       makeFlow({
         id: 'form',
-        request: {
-          ...makeFlow().request,
+        request: makeRequest({
           method: 'POST',
-          headers: [
-            ['Host', 'api.example.test'],
-            ['Content-Type', 'application/x-www-form-urlencoded'],
-          ],
-          body: store('form:req', form),
-        },
-        response: {
-          ...makeFlow().response!,
-          headers: [['Content-Type', 'image/png']],
-          body: store('form:res', binary),
-        },
+          headers: [['Content-Type', 'application/x-www-form-urlencoded']],
+          body: stored('form:req', form),
+        }),
+        response: response([['Content-Type', 'image/png']], stored('form:res', png)),
       }),
       makeFlow({
         id: 'cut',
-        response: {
-          ...makeFlow().response!,
-          body: { size: 5000, captured: 1000, truncated: true, bodyId: 'cut:res' },
-        },
+        response: response(
+          [
+            ['Content-Type', 'text/plain'],
+            ['Content-Encoding', 'gzip'],
+          ],
+          stored('cut:res', proseGz, Math.floor(proseGz.length / 2)),
+        ),
+      }),
+      makeFlow({
+        id: 'corrupt',
+        response: response(
+          [['Content-Encoding', 'gzip']],
+          stored('bad:res', Buffer.from([0x1f, 0x8b, 1, 2, 3])),
+        ),
       }),
       makeFlow({
         id: 'failed',
@@ -90,124 +107,119 @@ describe('HAR file', () => {
         response: undefined,
         error: {
           code: 'connection_refused',
-          message: 'api.example.test refused the connection.',
+          message: 'h refused the connection.',
           phase: 'connect',
         },
         timings: { blocked: -1, dns: 1, connect: -1, ssl: -1, send: -1, wait: -1, receive: -1 },
       }),
-      makeFlow({
-        id: 'refused',
-        request: { ...makeFlow().request, method: '-', url: '' },
-        response: undefined,
-        state: 'error',
-        error: { code: 'bad_request', message: 'bare LF', phase: 'request' },
-      }),
       makeTunnel({ id: 'tunnel' }),
-      makeFlow({ id: 'v6', server: { host: '::1', port: 80, address: '::1' } }),
+      makeFlow({ id: 'v6', server: { host: '::1', port: 80, address: '[::1]' } }),
     ];
-    bodies.append('cut:res', Buffer.alloc(1000, 'a'));
-    bodies.finish('cut:res');
+    await vi.waitFor(() => expect(bodies.stats().diskBytes).toBeGreaterThanOrEqual(page.length));
     const path = join(dir, 'out.har');
-    const progress: number[] = [];
+    const progress: [number, number][] = [];
     await writeHarFile(path, flows, bodies, {
       creatorVersion: '9.9.9',
-      onProgress: (n) => progress.push(n),
+      onProgress: (n, total) => progress.push([n, total]),
     });
-    expect(progress).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(progress).toEqual(flows.map((_, i) => [i + 1, flows.length]));
 
-    const doc = JSON.parse(readFileSync(path, 'utf8')) as HarLog;
+    const { doc, byId } = read(path);
     expect(validateHar(doc)).toEqual([]);
     expect(doc.log.creator).toEqual({ name: 'Loupe', version: '9.9.9' });
-    const byId = Object.fromEntries(doc.log.entries.map((e) => [e._loupeId, e]));
+    expect(doc.log.entries.map((e) => e._loupeId)).toEqual(flows.map((f) => f.id));
 
-    const g = byId.gz!;
-    expect(g.response.content.text).toBe(json.toString());
-    expect(g.response.content.size).toBe(json.length);
-    expect(g.response.content.compression).toBe(json.length - gz.length);
-    expect(g.response.bodySize).toBe(gz.length);
-    expect(g.request.cookies).toEqual([
+    expect(byId.spilled!.response.content.text).toBe(page.toString());
+    expect(byId.gz!.response.content).toEqual({
+      size: json.length,
+      compression: json.length - gz.length,
+      mimeType: 'application/json',
+      text: json.toString(),
+    });
+    expect(byId.gz!.response.bodySize).toBe(gz.length);
+    expect(byId.gz!.request.cookies).toEqual([
       { name: 'sid', value: '1' },
       { name: 'theme', value: 'dark' },
     ]);
-    expect(g.response.cookies).toEqual([
-      {
-        name: 'sid',
-        value: '2',
-        path: '/',
-        httpOnly: true,
-        secure: true,
-        expires: '2026-10-21T07:28:00.000Z',
-      },
+    expect(byId.gz!.response.cookies).toEqual([
+      { name: 'sid', value: '2', path: '/', httpOnly: true },
     ]);
-    expect(g.request.queryString).toEqual([
-      { name: 'page', value: '2' },
-      { name: 'q', value: 'a b' },
+    expect(byId.stacked!.response.content.text).toBe(json.toString());
+
+    expect(byId.form!.request.postData?.params).toEqual([
+      { name: 'name', value: 'Ada Lovelace' },
+      { name: 'lang', value: 'en' },
+      { name: 'lang', value: 'fr' },
     ]);
-    expect(g.startedDateTime).toBe('2026-11-24T12:00:00.123Z');
-    expect(g.time).toBeCloseTo(8.8);
-    expect(g.request.headersSize).toBe(
-      'GET /items?page=2&q=a%20b HTTP/1.1\r\n'.length +
-        'Host: api.example.test\r\n'.length +
-        'Cookie: sid=1; theme=dark\r\n'.length +
-        2,
+    expect(byId.form!.response.content).toEqual({
+      size: png.length,
+      mimeType: 'image/png',
+      text: png.toString('base64'),
+      encoding: 'base64',
+    });
+
+    // Capture kept half of the gzip: the text is what that half decodes to.
+    const cut = byId.cut!.response.content;
+    expect(cut).toMatchObject({ size: proseGz.length, _truncated: true });
+    expect(cut.text!.length).toBeGreaterThan(0);
+    expect(prose.toString().startsWith(cut.text!)).toBe(true);
+    expect(cut.comment).toMatch(/first \d+ of \d+ bytes.*what the bytes captured decode to/);
+
+    const corrupt = byId.corrupt!.response.content;
+    expect(corrupt).toMatchObject({ encoding: 'base64', text: 'H4sBAgM=' });
+    expect(corrupt.comment).toMatch(
+      /^It is written as sent \(gzip\) because the body is not valid gzip data/,
     );
 
-    const f = byId.form!;
-    expect(f.request.postData).toEqual({
-      mimeType: 'application/x-www-form-urlencoded',
-      text: 'name=Ada+Lovelace&lang=en&lang=fr',
-      params: [
-        { name: 'name', value: 'Ada Lovelace' },
-        { name: 'lang', value: 'en' },
-        { name: 'lang', value: 'fr' },
-      ],
+    expect(byId.failed!).toMatchObject({
+      response: { status: 0 },
+      _error: { code: 'connection_refused', message: 'h refused the connection.' },
     });
-    expect(f.response.content).toMatchObject({
-      encoding: 'base64',
-      text: binary.toString('base64'),
-      size: 4,
+    expect(byId.tunnel!).toMatchObject({
+      _loupeKind: 'tunnel',
+      request: { method: 'CONNECT', url: 'https://secure.example.test:443/' },
+      _tunnel: { protocol: 'tls', bytesUp: 517, bytesDown: 4096 },
     });
-
-    expect(byId.cut!.response.content.size).toBe(5000);
-    expect(byId.cut!._truncated).toEqual({ response: true });
-    expect(byId.cut!.response.content.comment).toContain('first 1000 of 5000 bytes');
-
-    expect(byId.failed!.response.status).toBe(0);
-    expect(byId.failed!._error).toEqual({
-      code: 'connection_refused',
-      message: 'api.example.test refused the connection.',
-    });
-    expect(byId.failed!.timings).toMatchObject({
-      dns: 1,
-      connect: -1,
-      send: 0,
-      wait: 0,
-      receive: 0,
-    });
-    expect(byId.refused!.request.url).toBe('about:blank');
-
-    expect(byId.tunnel!.request).toMatchObject({
-      method: 'CONNECT',
-      url: 'https://secure.example.test:443/',
-    });
-    expect(byId.tunnel!._tunnel).toMatchObject({ protocol: 'tls', bytesUp: 517, bytesDown: 4096 });
     expect(byId.v6!.serverIPAddress).toBe('::1');
   });
 
-  it('leaves an existing file untouched and no litter when writing fails', async () => {
-    const path = join(dir, 'out.har');
-    writeFileSync(path, 'previous export');
-    const poisoned = makeFlow({
-      response: {
-        ...makeFlow().response!,
-        body: { size: 1, captured: 1, truncated: false, bodyId: 'x' },
+  it('streams entries to the temporary file one by one', async () => {
+    const big = Buffer.alloc(256 << 10, 'x');
+    const flows = Array.from({ length: 5 }, (_, i) =>
+      makeFlow({ response: response([], stored(`b${i}`, big)) }),
+    );
+    const path = join(dir, 'stream.har');
+    const sizes: number[] = [];
+    await writeHarFile(path, flows, bodies, {
+      creatorVersion: '1',
+      onProgress: () => {
+        const temp = readdirSync(dir).find((f) => f.endsWith('.tmp'));
+        sizes.push(temp ? statSync(join(dir, temp)).size : -1);
       },
     });
+    // Each entry is on disk before the next is made; the target appears only at the end.
+    expect(sizes.every((size, i) => size > (i + 1) * big.length)).toBe(true);
+    expect(validateHar(read(path).doc)).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('leaves an existing file untouched and no temporary file when writing fails', async () => {
+    const path = join(dir, 'out.har');
+    writeFileSync(path, 'previous export');
+    const flow = makeFlow({ response: makeResponse({ body: makeBody({ size: 1, bodyId: 'x' }) }) });
     const broken = { read: () => Promise.reject(new Error('disk gone')) } as unknown as BodyStore;
-    await expect(writeHarFile(path, [poisoned], broken, { creatorVersion: '1' })).rejects.toThrow(
+    await expect(writeHarFile(path, [flow], broken, { creatorVersion: '1' })).rejects.toThrow(
       'disk gone',
     );
     expect(readFileSync(path, 'utf8')).toBe('previous export');
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('writes an empty session as a valid log', async () => {
+    const path = join(dir, 'empty.har');
+    await writeHarFile(path, [], bodies, { creatorVersion: '1' });
+    const { doc } = read(path);
+    expect(validateHar(doc)).toEqual([]);
+    expect(doc.log.entries).toEqual([]);
   });
 });

@@ -1,68 +1,109 @@
 /**
- * Writes flows as a HAR 1.2 file, entry by entry (the whole JSON is never held in memory), to a
- * temporary file that is renamed over the target only once complete: an existing file is never
- * left half-overwritten, and a failed write leaves no litter.
+ * Writes flows as a HAR 1.2 file. Entries are converted and written one at a time (the whole
+ * JSON is never held in memory) to a temporary file that is synced and renamed over the target
+ * only once complete: an existing file is never left half-overwritten, and a failed write
+ * leaves no temporary file behind.
  */
-import type { Flow } from '../../src-common/flow';
-import { headerValue } from '../../src-common/flow';
-import { toHarEntry, type HarBodies } from '../../src-common/har/export';
+import { headerValue, type BodyInfo, type Flow, type HeaderPair } from '../../src-common/flow';
+import { toHarEntry, toHarLog, type HarBodies, type HarBody } from '../../src-common/har/export';
 import { writeAtomically } from '../data/atomic-write';
 import type { BodyStore } from './body-store';
-import { decodeBody } from './decode';
+import { codingsToUndo, decodeBody } from './decode';
 
-/** Decoded bodies larger than this are cut in the HAR (the wire size is still reported). */
-export const HAR_DECODED_CAP = 64 * 1024 * 1024;
-
-async function bodiesFor(flow: Flow, store: BodyStore): Promise<HarBodies> {
-  if (flow.kind !== 'http') return {};
-  const out: HarBodies = {};
-  if (flow.request.body.bodyId) out.request = await store.read(flow.request.body.bodyId);
-  const res = flow.response;
-  if (res?.body.bodyId) {
-    const wire = await store.read(res.body.bodyId);
-    const encoding = headerValue(res.headers, 'content-encoding');
-    if (!encoding || res.body.truncated) {
-      // A truncated compressed body cannot be decoded to its end; keep the wire bytes.
-      out.response = wire;
-      if (encoding)
-        out.responseNote = `The body is ${encoding}-encoded and was truncated, so it is stored as captured.`;
-    } else {
-      const decoded = await decodeBody(wire, encoding, { maxOutput: HAR_DECODED_CAP });
-      if (decoded.ok) {
-        out.response = decoded.body;
-        out.decoded = !decoded.truncated;
-        if (decoded.truncated)
-          out.responseNote = `Decoding stopped at ${HAR_DECODED_CAP} bytes (the body expands further; a decompression bomb is possible).`;
-      } else {
-        out.response = wire;
-        out.responseNote = `Stored as captured: ${decoded.error}.`;
-      }
-    }
-  }
-  return out;
-}
+/**
+ * Body bytes written per body at most, after decoding. It bounds the memory of one entry (its
+ * base64 text is a third larger still) and keeps each JSON string far below V8's string limit;
+ * the sizes in the entry stay the real ones.
+ */
+export const HAR_BODY_CAP = 64 * 1024 * 1024;
 
 export interface HarWriteOptions {
+  /** Loupe's version, for the log's `creator`. */
   creatorVersion: string;
-  /** Called after each entry with (written, total). */
+  /** Called after each entry with (entries written, entries in all). */
   onProgress?: (written: number, total: number) => void;
 }
 
+/**
+ * One body for the HAR: decoded per its Content-Encoding where possible, cut at the cap.
+ * `partial`: the stored bytes are only the start of the body (capture cap, or still arriving).
+ */
+async function harBody(
+  store: BodyStore,
+  info: BodyInfo,
+  headers: readonly HeaderPair[],
+  partial: boolean,
+): Promise<HarBody | undefined> {
+  if (!info.bodyId) return undefined;
+  const wire = await store.read(info.bodyId);
+  if (wire.length === 0) return undefined;
+  const capNote = `Loupe wrote the first ${HAR_BODY_CAP} bytes of it (the export's cap).`;
+  const encoding = headerValue(headers, 'content-encoding');
+  if (codingsToUndo(encoding).length > 0) {
+    const decoded = await decodeBody(wire, encoding, {
+      maxOutput: HAR_BODY_CAP,
+      // A body that is only a start decodes as far as its bytes go.
+      partialInput: partial,
+    });
+    if (decoded.ok) {
+      const notes = [
+        partial ? 'The text is what the bytes captured decode to.' : undefined,
+        decoded.body.length === HAR_BODY_CAP && decoded.truncated ? capNote : undefined,
+      ].filter((n) => n !== undefined);
+      return {
+        bytes: decoded.body,
+        decoded: true,
+        cut: decoded.truncated,
+        ...(notes.length ? { note: notes.join(' ') } : {}),
+      };
+    }
+    const bytes = wire.subarray(0, HAR_BODY_CAP);
+    const cut = bytes.length < wire.length;
+    const asSent = `It is written as sent (${encoding}) because ${decoded.error}.`;
+    return { bytes, cut, note: cut ? `${asSent} ${capNote}` : asSent };
+  }
+  const bytes = wire.subarray(0, HAR_BODY_CAP);
+  return bytes.length < wire.length ? { bytes, cut: true, note: capNote } : { bytes };
+}
+
+async function bodiesFor(flow: Flow, store: BodyStore): Promise<HarBodies> {
+  if (flow.kind !== 'http') return {};
+  const pending = flow.state === 'pending';
+  const req = flow.request;
+  const request = await harBody(store, req.body, req.headers, pending || req.body.truncated);
+  const res = flow.response;
+  const response = res
+    ? await harBody(store, res.body, res.headers, pending || res.body.truncated)
+    : undefined;
+  return { ...(request ? { request } : {}), ...(response ? { response } : {}) };
+}
+
+/**
+ * Writes `flows` (in the order given) to `path` as HAR 1.2, with bodies from `store`. Resolves
+ * once the file is in place; on failure rejects, removes the temporary file and leaves any
+ * existing file at `path` as it was.
+ */
 export async function writeHarFile(
   path: string,
   flows: readonly Flow[],
   store: BodyStore,
   opts: HarWriteOptions,
 ): Promise<void> {
+  // The log around the entries comes from toHarLog itself; `entries` is its last field, so its
+  // JSON ends in `[]}}` and the entries go between the brackets.
+  const shell = JSON.stringify(toHarLog([], { name: 'Loupe', version: opts.creatorVersion }));
+  const empty = '[]}}';
+  if (!shell.endsWith(empty)) throw new Error('toHarLog no longer ends with its entries');
+  const head = `${shell.slice(0, -empty.length)}[`;
+  const tail = ']}}';
   await writeAtomically(path, 0o644, async (file) => {
-    const creator = JSON.stringify({ name: 'Loupe', version: opts.creatorVersion });
-    await file.write(`{"log":{"version":"1.2","creator":${creator},"entries":[`);
+    await file.write(head);
     for (let i = 0; i < flows.length; i++) {
       const flow = flows[i]!;
       const entry = toHarEntry(flow, await bodiesFor(flow, store));
       await file.write(`${i ? ',' : ''}\n${JSON.stringify(entry)}`);
       opts.onProgress?.(i + 1, flows.length);
     }
-    await file.write('\n]}}\n');
+    await file.write(`\n${tail}\n`);
   });
 }
