@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startProxy } from './index';
@@ -7,11 +6,11 @@ import {
   deadPort,
   httpUpstream,
   proxyHarness,
+  rawHeader,
   rawRequest,
   rawUpstream,
   viaProxy,
 } from '../test-support/servers';
-import { gzipBomb } from '../test-support/payloads';
 
 afterEach(cleanup);
 
@@ -22,6 +21,7 @@ describe('upstream failures', () => {
     const res = await viaProxy(h.proxy.port, `http://127.0.0.1:${port}/`);
     expect(res.status).toBe(502);
     expect(res.body.toString()).toContain('refused the connection');
+    expect(rawHeader(res.rawHeaders, 'x-loupe-error')).toBe('connection_refused');
     const [ex] = await h.waitFor(1);
     expect(ex!.error).toMatchObject({ code: 'connection_refused', phase: 'connect' });
   });
@@ -30,18 +30,36 @@ describe('upstream failures', () => {
     const h = await proxyHarness();
     const res = await viaProxy(h.proxy.port, 'http://no-such-host.invalid/');
     expect(res.status).toBe(502);
-    expect(res.body.toString()).toContain('could not be resolved');
+    expect(res.body.toString()).toContain('no-such-host.invalid could not be resolved');
     const [ex] = await h.waitFor(1);
-    expect(ex!.error?.code).toBe('dns_failed');
+    expect(ex!.error).toMatchObject({ code: 'dns_failed', phase: 'connect' });
   });
 
   it('answers an upstream that never responds with 504 and upstream_timeout', async () => {
-    const { port } = await rawUpstream(() => undefined);
-    const h = await proxyHarness({ upstreamTimeoutMs: 300 });
+    const { port, connections } = await rawUpstream(() => undefined);
+    const h = await proxyHarness({ upstreamTimeoutMs: 500 });
     const res = await viaProxy(h.proxy.port, `http://127.0.0.1:${port}/`);
     expect(res.status).toBe(504);
+    expect(res.body.toString()).toContain('did not answer in time');
+    expect(connections()).toBe(1);
     const [ex] = await h.waitFor(1);
-    expect(ex!.error?.code).toBe('upstream_timeout');
+    expect(ex!.error).toMatchObject({ code: 'upstream_timeout', phase: 'request' });
+  });
+
+  it('cuts the client off when the upstream stalls mid-body, and records upstream_timeout', async () => {
+    const { port } = await rawUpstream((s) =>
+      s.once('data', () => s.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc')),
+    );
+    const h = await proxyHarness({ upstreamTimeoutMs: 300 });
+    const text = await rawRequest(
+      h.proxy.port,
+      `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    // The head was already relayed: the only way left to say "incomplete" is to close early.
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nabc$/);
+    const [ex] = await h.waitFor(1);
+    expect(ex!.error).toMatchObject({ code: 'upstream_timeout', phase: 'response' });
+    expect(ex!.response?.bodySize).toBe(3);
   });
 
   it('answers a malformed upstream response with 502 and malformed_response', async () => {
@@ -50,6 +68,7 @@ describe('upstream failures', () => {
     const res = await viaProxy(h.proxy.port, `http://127.0.0.1:${port}/`);
     expect(res.status).toBe(502);
     expect(res.body.toString()).toContain('not valid HTTP/1.1');
+    expect(res.body.toString()).toContain('malformed_response');
     const [ex] = await h.waitFor(1);
     expect(ex!.error?.code).toBe('malformed_response');
   });
@@ -85,6 +104,33 @@ describe('upstream failures', () => {
     expect(good.body.toString()).toBe('fine');
   });
 
+  it.each([
+    ['closes', (s: net.Socket) => s.end()],
+    ['resets', (s: net.Socket) => s.resetAndDestroy()],
+  ])('records one client_aborted exchange when the client %s mid-upload', async (_how, hangUp) => {
+    // Closing mid-body once also produced a phantom "rejected" flow (HPE_INVALID_EOF_STATE).
+    let received = 0;
+    let upstreamComplete: boolean | undefined;
+    const { port } = await httpUpstream((req) => {
+      req.on('data', (d: Buffer) => (received += d.length));
+      req.on('close', () => (upstreamComplete = req.complete));
+    });
+    const h = await proxyHarness();
+    const socket = net.connect(h.proxy.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(
+      `POST http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc`,
+    );
+    await expect.poll(() => received).toBe(3);
+    hangUp(socket);
+    const [ex] = await h.waitFor(1);
+    expect(ex!.error).toMatchObject({ code: 'client_aborted', phase: 'request' });
+    expect(ex!.request).toMatchObject({ method: 'POST', bodySize: 3 });
+    await expect.poll(() => upstreamComplete).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(h.done).toHaveLength(1);
+  });
+
   it('refuses a port already in use with a clear message', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
@@ -96,157 +142,5 @@ describe('upstream failures', () => {
     } finally {
       blocker.close();
     }
-  });
-});
-
-describe('hostile upstream responses', () => {
-  // Each answer once crashed or hung a proxy somewhere; each must end in a flow with words.
-  it.each([
-    [
-      'a 101 to a request that asked for no upgrade',
-      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\nraw',
-      502,
-      'malformed_response',
-    ],
-    [
-      'a status that is not a number',
-      'HTTP/1.1 abc Odd\r\nContent-Length: 2\r\n\r\nok',
-      502,
-      'malformed_response',
-    ],
-    [
-      'a control character in a header value',
-      'HTTP/1.1 200 OK\r\nX-A: a\x01b\r\nContent-Length: 2\r\n\r\nok',
-      502,
-      'malformed_response',
-    ],
-    [
-      'Content-Length beside Transfer-Encoding',
-      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
-      502,
-      'malformed_response',
-    ],
-    ['nothing at all', '', 502, 'upstream_reset'],
-    [
-      'a DEL in the reason phrase (relayed, cleaned)',
-      'HTTP/1.1 200 O\x7fK\r\nContent-Length: 2\r\n\r\nok',
-      200,
-      undefined,
-    ],
-    [
-      'a 30 KB response head (relayed)',
-      `HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(30_000)}\r\nContent-Length: 2\r\n\r\nok`,
-      200,
-      undefined,
-    ],
-    [
-      'an unusual status code (relayed)',
-      'HTTP/1.1 599 Custom\r\nContent-Length: 2\r\n\r\nok',
-      599,
-      undefined,
-    ],
-  ])('survives %s', async (_name, answer, status, code) => {
-    const { port } = await rawUpstream((s) => s.once('data', () => s.end(answer)));
-    const h = await proxyHarness();
-    const text = await rawRequest(
-      h.proxy.port,
-      `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
-    );
-    expect(text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
-    const [ex] = await h.waitFor(1);
-    expect(ex!.error?.code).toBe(code);
-    if (code) expect(text).toContain(ex!.error!.message);
-    else expect(text.endsWith('ok')).toBe(true);
-  });
-});
-
-describe('hostile input', () => {
-  const refused = async (
-    request: string,
-    status: number,
-    code = 'bad_request',
-  ): Promise<string> => {
-    const up = await rawUpstream(() => undefined);
-    const h = await proxyHarness();
-    const text = await rawRequest(h.proxy.port, request.replaceAll('UP', String(up.port)));
-    expect(text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
-    expect(up.connections()).toBe(0);
-    const [ex] = await h.waitFor(1);
-    expect(ex!.error?.code).toBe(code);
-    expect(ex!.tags).toContain('rejected');
-    return ex!.error!.message;
-  };
-
-  it('refuses Content-Length with Transfer-Encoding (400, never forwarded)', async () => {
-    const message = await refused(
-      'POST http://127.0.0.1:UP/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
-      400,
-    );
-    expect(message).toContain('request smuggling');
-  });
-
-  it('refuses conflicting Content-Lengths (400)', async () => {
-    await refused(
-      'POST http://127.0.0.1:UP/ HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd',
-      400,
-    );
-  });
-
-  it('refuses obsolete line folding (400)', async () => {
-    await refused('GET http://127.0.0.1:UP/ HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n', 400);
-  });
-
-  it('refuses bare LF line ends (400)', async () => {
-    const message = await refused('GET http://127.0.0.1:UP/ HTTP/1.1\nHost: x\n\n', 400);
-    expect(message).toContain('bare LF');
-  });
-
-  it('refuses an oversized header section (431)', async () => {
-    const message = await refused(
-      `GET http://127.0.0.1:UP/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`,
-      431,
-    );
-    expect(message).toContain('64 KiB');
-  });
-
-  it('keeps serving a normal client while hundreds of slowloris connections stall', async () => {
-    const { port } = await httpUpstream((_req, res) => res.end('served'));
-    const h = await proxyHarness();
-    const stalled: net.Socket[] = [];
-    for (let i = 0; i < 300; i++) {
-      const s = net.connect(h.proxy.port, '127.0.0.1');
-      s.on('error', () => undefined);
-      s.write(i % 2 ? 'GET http://127.0.0.1/ HTTP/1.1\r\nHost: ' : 'GE');
-      stalled.push(s);
-    }
-    try {
-      const started = Date.now();
-      const res = await viaProxy(h.proxy.port, `http://127.0.0.1:${port}/`);
-      expect(res.body.toString()).toBe('served');
-      expect(Date.now() - started).toBeLessThan(2000);
-    } finally {
-      for (const s of stalled) s.destroy();
-    }
-  });
-
-  it('relays a gzip bomb byte for byte without inflating it', async () => {
-    // ~2 GiB of zeros, gzip-compressed once to ~2 MB.
-    const bomb = await gzipBomb(2048);
-    const { port } = await httpUpstream((_req, res) => {
-      res.writeHead(200, {
-        'Content-Encoding': 'gzip',
-        'Content-Type': 'text/plain',
-        'Content-Length': String(bomb.length),
-      });
-      res.end(bomb);
-    });
-    const h = await proxyHarness();
-    const before = process.memoryUsage().rss;
-    const res = await viaProxy(h.proxy.port, `http://127.0.0.1:${port}/`);
-    expect(res.body.length).toBe(bomb.length);
-    expect(createHash('sha256').update(res.body).digest('hex')).toBe(
-      createHash('sha256').update(bomb).digest('hex'),
-    );
-    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024);
   });
 });

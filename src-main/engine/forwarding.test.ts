@@ -6,11 +6,12 @@ import {
   cleanup,
   httpUpstream,
   proxyHarness,
+  rawHeader,
   rawRequest,
   rawUpstream,
   viaProxy,
 } from '../test-support/servers';
-import { pump } from '../test-support/payloads';
+import { fillUntilStuck, pump } from '../test-support/payloads';
 
 afterEach(cleanup);
 
@@ -52,10 +53,20 @@ describe('forwarding', () => {
   });
 
   it('relays fixed-length bodies with their Content-Length', async () => {
+    let upstreamSaw = { length: '', te: '', body: '' };
     const { port } = await httpUpstream((req, res) => {
-      req.resume();
-      res.writeHead(200, { 'Content-Length': '5' });
-      res.end('fixed');
+      let body = '';
+      req.setEncoding('latin1');
+      req.on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        upstreamSaw = {
+          length: req.headers['content-length'] ?? '',
+          te: req.headers['transfer-encoding'] ?? '',
+          body,
+        };
+        res.writeHead(200, { 'Content-Length': '5' });
+        res.end('fixed');
+      });
     });
     const h = await proxyHarness();
     const res = await viaProxy(h.proxy.port, `http://127.0.0.1:${port}/`, {
@@ -63,8 +74,13 @@ describe('forwarding', () => {
       headers: ['Content-Length', '3'],
       body: 'abc',
     });
+    expect(upstreamSaw).toEqual({ length: '3', te: '', body: 'abc' });
     expect(res.body.toString()).toBe('fixed');
-    expect(res.rawHeaders).toContain('Content-Length');
+    expect(rawHeader(res.rawHeaders, 'content-length')).toBe('5');
+    expect(rawHeader(res.rawHeaders, 'transfer-encoding')).toBeUndefined();
+    const [ex] = await h.waitFor(1);
+    expect(ex!.request.bodySize).toBe(3);
+    expect(ex!.response).toMatchObject({ status: 200, bodySize: 5 });
   });
 
   it('relays a close-delimited HTTP/1.0-style response whole', async () => {
@@ -77,7 +93,8 @@ describe('forwarding', () => {
     const res = await viaProxy(h.proxy.port, `http://127.0.0.1:${port}/`);
     expect(res.body.toString()).toBe('no length, ends with close');
     const [ex] = await h.waitFor(1);
-    expect(ex!.response!.httpVersion).toBe('HTTP/1.0');
+    expect(ex!.error).toBeUndefined();
+    expect(ex!.response).toMatchObject({ httpVersion: 'HTTP/1.0', bodySize: 26 });
   });
 
   it('sends the target authority as Host even when the client named another', async () => {
@@ -92,6 +109,86 @@ describe('forwarding', () => {
       `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: victim.example\r\nConnection: close\r\n\r\n`,
     );
     expect(host).toBe(`127.0.0.1:${port}`);
+  });
+
+  it.each([
+    ['dot segments and quotes', "/a/../b/./c?q='x'&r={y}", "/a/../b/./c?q='x'&r={y}"],
+    ['an encoded slash', '/files/..%2fetc', '/files/..%2fetc'],
+    ['a query without a path', "?only='query'", "/?only='query'"],
+    ['no path at all', '', '/'],
+  ])('forwards the request target as the client wrote it: %s', async (_name, suffix, sent) => {
+    // URL parsing alone would forward /b/c?q=%27x%27 for the first row.
+    let seen = '';
+    const { port } = await httpUpstream((req, res) => {
+      seen = req.url ?? '';
+      res.end();
+    });
+    const h = await proxyHarness();
+    await rawRequest(
+      h.proxy.port,
+      `GET http://127.0.0.1:${port}${suffix} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    expect(seen).toBe(sent);
+    const [ex] = await h.waitFor(1);
+    expect(ex!.request.url).toBe(`http://127.0.0.1:${port}${sent}`);
+  });
+
+  it('forwards 2,500 headers each way, dropping none (Node stops near 1,000 by default)', async () => {
+    const lines = (prefix: string): string =>
+      Array.from({ length: 2500 }, (_, i) => `${prefix}${i}: v\r\n`).join('');
+    let upstreamHead = '';
+    const { port } = await rawUpstream((s) => {
+      s.on('data', (d: Buffer) => {
+        upstreamHead += d.toString('latin1');
+        if (upstreamHead.includes('\r\n\r\n'))
+          s.end(`HTTP/1.1 200 OK\r\n${lines('X-Res-')}Content-Length: 0\r\n\r\n`);
+      });
+    });
+    const h = await proxyHarness();
+    const text = await rawRequest(
+      h.proxy.port,
+      `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: x\r\n${lines('X-Req-')}Connection: close\r\n\r\n`,
+    );
+    expect(upstreamHead).toContain(lines('X-Req-'));
+    expect(text).toContain(lines('X-Res-'));
+    const [ex] = await h.waitFor(1);
+    expect(ex!.request.headers).toHaveLength(2502);
+    expect(ex!.response!.headers).toHaveLength(2501);
+  });
+
+  it('relays header values with non-ASCII bytes unchanged', async () => {
+    // "café" as latin1 and as UTF-8: a proxy passes the bytes on without transcoding.
+    const value = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x63, 0x61, 0x66, 0xc3, 0xa9]);
+    let upstreamHead = Buffer.alloc(0);
+    const { port } = await rawUpstream((s) => {
+      s.on('data', (d: Buffer) => {
+        upstreamHead = Buffer.concat([upstreamHead, d]);
+        if (upstreamHead.includes('\r\n\r\n')) {
+          s.end(
+            Buffer.concat([
+              Buffer.from('HTTP/1.1 200 OK\r\nX-Res: '),
+              value,
+              Buffer.from('\r\nContent-Length: 0\r\n\r\n'),
+            ]),
+          );
+        }
+      });
+    });
+    const h = await proxyHarness();
+    const text = await rawRequest(
+      h.proxy.port,
+      Buffer.concat([
+        Buffer.from(`GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: x\r\nX-Req: `),
+        value,
+        Buffer.from('\r\nConnection: close\r\n\r\n'),
+      ]),
+    );
+    expect(
+      upstreamHead.includes(
+        Buffer.concat([Buffer.from('\r\nX-Req: '), value, Buffer.from('\r\n')]),
+      ),
+    ).toBe(true);
+    expect(text).toContain(`\r\nX-Res: ${value.toString('latin1')}\r\n`);
   });
 
   it('keeps header case, order and duplicates in both directions', async () => {
@@ -210,6 +307,9 @@ describe('forwarding', () => {
     expect(responses[0]).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
     if (header) expect(responses[0]).toContain(header);
     expect(responses[0]!.endsWith('\r\n\r\n')).toBe(true);
+    const [ex] = await h.waitFor(2);
+    expect(ex!.error).toBeUndefined();
+    expect(ex!.response).toMatchObject({ status, bodySize: 0 });
   });
 
   it('relays response and request trailers', async () => {
@@ -246,6 +346,9 @@ describe('forwarding', () => {
       `GET http://127.0.0.1:${port}/${n} HTTP/1.1\r\nHost: x\r\n${last ? 'Connection: close\r\n' : ''}\r\n`;
     const text = await rawRequest(h.proxy.port, one(1) + one(2) + one(3, true));
     expect([...text.matchAll(/answer\/(\d)/g)].map((m) => m[1])).toEqual(['1', '2', '3']);
+    const done = await h.waitFor(3);
+    expect(done.map((ex) => new URL(ex.request.url).pathname).sort()).toEqual(['/1', '/2', '/3']);
+    expect(new Set(done.map((ex) => ex.clientConnectionId)).size).toBe(1);
   });
 
   it('removes hop-by-hop headers and those named in Connection', async () => {
@@ -399,5 +502,49 @@ describe('forwarding', () => {
     expect(at('client got first download bytes')).toBeLessThan(
       at('upstream wrote the whole download'),
     );
+  });
+
+  // Memory stays bounded because each side's backpressure reaches the other: with one peer not
+  // reading, only socket buffers (~8 MB over two loopback hops here) fill, never the proxy.
+  const stalled = 32 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 1);
+
+  it('stops an upload within a few MB when the upstream stops reading', async () => {
+    const { port } = await httpUpstream((req) => req.pause());
+    const h = await proxyHarness();
+    const req = http.request({
+      host: '127.0.0.1',
+      port: h.proxy.port,
+      method: 'POST',
+      path: `http://127.0.0.1:${port}/`,
+      headers: { 'Content-Length': String(4 * stalled) },
+    });
+    req.on('error', () => undefined);
+    try {
+      expect(await fillUntilStuck(req, chunk, stalled)).toBeLessThan(stalled);
+    } finally {
+      req.destroy();
+    }
+  });
+
+  it('stops a download within a few MB when the client stops reading', async () => {
+    let accepted: Promise<number> | undefined;
+    const { port } = await httpUpstream((_req, res) => {
+      res.writeHead(200, { 'Content-Length': String(4 * stalled) });
+      accepted = fillUntilStuck(res, chunk, stalled);
+    });
+    const h = await proxyHarness();
+    const req = http.request(
+      { host: '127.0.0.1', port: h.proxy.port, path: `http://127.0.0.1:${port}/` },
+      (res) => res.pause(),
+    );
+    req.on('error', () => undefined);
+    req.end();
+    try {
+      await expect.poll(() => accepted).toBeDefined();
+      expect(await accepted).toBeLessThan(stalled);
+    } finally {
+      req.destroy();
+    }
   });
 });

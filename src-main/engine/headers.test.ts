@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HeaderPair } from '../../src-common/flow';
 import { forwardHeaders, toFlat, toPairs, withHost } from './headers';
 import { parseAuthority } from './tunnel';
+import { originForm } from './upstream';
 
 describe('forwardHeaders', () => {
   const cases: [string, HeaderPair[], HeaderPair[], Parameters<typeof forwardHeaders>[1]?][] = [
@@ -137,5 +138,22 @@ describe('parseAuthority', () => {
     ['::1:443', undefined],
   ])('%s', (input, expected) => {
     expect(parseAuthority(input)).toEqual(expected);
+  });
+});
+
+describe('originForm', () => {
+  it.each([
+    ["http://h/a/../b/./c?q='x'", "/a/../b/./c?q='x'"],
+    ['http://h:8080/p?x=1', '/p?x=1'],
+    ['HTTP://H/Case/Kept', '/Case/Kept'],
+    ['http://h?q', '/?q'],
+    ['http://h', '/'],
+    ['http://h/p#frag', '/p'],
+    ['http://user:pw@h/p', '/p'],
+    ['http://[::1]:80/v6', '/v6'],
+    // A backslash after the authority is a path separator only to URL parsers: use theirs.
+    ['http://h\\x', '/x'],
+  ])('%s → %s', (raw, expected) => {
+    expect(originForm(raw, new URL(raw))).toBe(expected);
   });
 });

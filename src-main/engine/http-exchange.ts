@@ -12,7 +12,7 @@ import { errorBody, statusFor, upstreamError } from './errors';
 import { forwardHeaders, responseRecord, toFlat, toPairs, withHost } from './headers';
 import type { Exchange } from './hooks';
 import type { EngineContext } from './context';
-import { bareHost, type UpstreamProxy } from './upstream';
+import { bareHost, originForm, type UpstreamProxy } from './upstream';
 
 /** Per-exchange bookkeeping that never leaves the engine. */
 interface Clock {
@@ -91,7 +91,11 @@ export function forward(
         target,
         ex.request.method,
         withHost(forwardHeaders(ex.request.headers), target.host),
-        { pooled: true, maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE },
+        {
+          pooled: true,
+          maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE,
+          path: originForm(req.url ?? '', target),
+        },
       ));
     } catch (err) {
       // Node validates header names and values synchronously; a client can send values it rejects.
@@ -103,6 +107,8 @@ export function forward(
       return;
     }
     if (via) ex.tags.push('upstream-proxy');
+    // As on the listening side: no count limit that would silently drop response headers.
+    upReq.maxHeadersCount = 0;
     upReq.setTimeout(ctx.options.upstreamTimeoutMs, () => {
       upReq.destroy(Object.assign(new Error('timed out'), { code: 'UPSTREAM_TIMEOUT' }));
     });

@@ -19,7 +19,7 @@ import { forward } from './http-exchange';
 import { localPage, MAGIC_HOST, type LocalResponse } from './local-page';
 import { handleConnect } from './tunnel';
 import { handleUpgrade } from './upgrade';
-import { bareHost } from './upstream';
+import { bareHost, originForm } from './upstream';
 
 type ContextBase = Omit<EngineContext, 'isSelf' | 'newId' | 'clientConnectionId'>;
 
@@ -48,6 +48,9 @@ export class ProxyServer {
       keepAliveTimeout: 30_000,
       noDelay: true,
     });
+    // Node drops headers past a count limit without a word; the head is already bounded by
+    // maxHeaderSize, and a proxy forwards every header it was given.
+    this.http.maxHeadersCount = 0;
     this.http.on('request', (req, res) => this.onRequest(req, res));
     this.http.on('checkContinue', (req, res) => this.onRequest(req, res));
     this.http.on('connect', (req, socket, head) =>
@@ -195,7 +198,12 @@ export class ProxyServer {
     } catch {
       target = undefined;
     }
-    const ex = this.newExchange(req, target?.href ?? raw);
+    const ex = this.newExchange(
+      req,
+      target?.protocol === 'http:'
+        ? target.origin + originForm(raw, target)
+        : (target?.href ?? raw),
+    );
     if (!target || target.protocol !== 'http:' || !target.hostname) {
       const why = target
         ? `Loupe forwards http:// URLs; '${target.protocol}' requests need CONNECT.`
@@ -240,7 +248,7 @@ export class ProxyServer {
       );
       return;
     }
-    const ex = this.newExchange(req, target.href);
+    const ex = this.newExchange(req, target.origin + originForm(req.url ?? '', target));
     const run = (): void => handleUpgrade(this.ctx, ex, req, socket, head, target);
     const paused = this.ctx.hooks.emitPausable('requestHeaders', ex);
     if (paused) void paused.then(run);
@@ -297,7 +305,9 @@ export class ProxyServer {
     socket: Socket,
   ): void {
     const code = err.code ?? '';
-    if (code === 'ECONNRESET' || !socket.writable) {
+    // HPE_INVALID_EOF_STATE: the client closed in the middle of a message. That is an abort, not
+    // a bad request; an exchange in progress reports it as client_aborted.
+    if (code === 'ECONNRESET' || code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
       socket.destroy();
       return;
     }

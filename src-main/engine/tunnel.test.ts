@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   cleanup,
@@ -6,13 +7,9 @@ import {
   proxyHarness,
   rawRequest,
   rawUpstream,
-  viaProxy,
 } from '../test-support/servers';
 
 afterEach(cleanup);
-
-const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-const ca = { certPem: PEM, certDer: Buffer.from([0x30, 0x82, 0x01]), fingerprint256: 'AA:BB' };
 
 describe('CONNECT tunnels', () => {
   it('relays a non-TLS tunnel raw and records it as a tunnel flow with byte counts', async () => {
@@ -81,54 +78,45 @@ describe('CONNECT tunnels', () => {
     expect(h.tunnels[0]!.error?.code).toBe('connection_refused');
   });
 
+  it('answers CONNECT to an unresolvable host with 502 and dns_failed', async () => {
+    const h = await proxyHarness();
+    const text = await rawRequest(
+      h.proxy.port,
+      'CONNECT no-such-host.invalid:443 HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
+    expect(text).toMatch(/^HTTP\/1\.1 502 Bad Gateway/);
+    expect(text).toContain('no-such-host.invalid could not be resolved');
+    await expect.poll(() => h.tunnels.length).toBe(1);
+    expect(h.tunnels[0]!.error).toMatchObject({ code: 'dns_failed', phase: 'connect' });
+  });
+
+  it('relays what is left in both directions after the client half-closes', async () => {
+    // The upstream answers only once it has seen the end of the client's data (as `nc -N` or a
+    // line protocol would): the tunnel must pass the FIN on and still relay the answer back.
+    const { port } = await rawUpstream((s) => {
+      let got = '';
+      s.on('data', (d: Buffer) => (got += d));
+      s.on('end', () => s.end(`you said ${got}`));
+    });
+    const h = await proxyHarness();
+    const socket = net.connect({ port: h.proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+    let text = '';
+    socket.on('data', (d: Buffer) => {
+      text += d;
+      if (text === 'HTTP/1.1 200 Connection Established\r\n\r\n') socket.end('hello');
+    });
+    socket.write(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await new Promise((resolve) => socket.on('close', resolve));
+    expect(text).toBe('HTTP/1.1 200 Connection Established\r\n\r\nyou said hello');
+    await expect.poll(() => h.tunnels.length).toBe(1);
+    expect(h.tunnels[0]).toMatchObject({ bytesUp: 5, bytesDown: 14 });
+    expect(h.tunnels[0]!.error).toBeUndefined();
+  });
+
   it('refuses a malformed CONNECT target', async () => {
     const h = await proxyHarness();
     const text = await rawRequest(h.proxy.port, 'CONNECT nonsense HTTP/1.1\r\nHost: x\r\n\r\n');
     expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request/);
     expect(text).toContain('host:port');
-  });
-});
-
-describe("Loupe's own page", () => {
-  it('serves http://loupe.local/ through the proxy, with the CA for download', async () => {
-    const h = await proxyHarness({ ca });
-    const page = await viaProxy(h.proxy.port, 'http://loupe.local/');
-    expect(page.status).toBe(200);
-    expect(page.body.toString()).toContain('Loupe is working');
-    expect(page.body.toString()).toContain('AA:BB');
-    const pem = await viaProxy(h.proxy.port, 'http://loupe.local/ca.pem');
-    expect(pem.body.toString()).toBe(PEM);
-    const der = await viaProxy(h.proxy.port, 'http://loupe.local/ca.crt');
-    expect(der.body).toEqual(ca.certDer);
-    expect(der.rawHeaders).toContain('application/x-x509-ca-cert');
-    const [ex] = await h.waitFor(1);
-    expect(ex!.tags).toContain('loupe-page');
-  });
-
-  it('answers requests addressed to its own port itself, never forwarding them', async () => {
-    const h = await proxyHarness({ ca });
-    // Absolute form naming the proxy, and origin form (a browser opening the proxy's address).
-    const absolute = await viaProxy(h.proxy.port, `http://127.0.0.1:${h.proxy.port}/ca.pem`);
-    expect(absolute.body.toString()).toBe(PEM);
-    const origin = await rawRequest(
-      h.proxy.port,
-      `GET / HTTP/1.1\r\nHost: localhost:${h.proxy.port}\r\nConnection: close\r\n\r\n`,
-    );
-    expect(origin).toContain('Loupe is working');
-    const [a, b] = await h.waitFor(2);
-    expect(a!.upstreamConnectionId).toBeUndefined();
-    expect(b!.upstreamConnectionId).toBeUndefined();
-  });
-
-  it('explains itself to a client that forgot it is talking to a proxy', async () => {
-    const h = await proxyHarness();
-    const text = await rawRequest(
-      h.proxy.port,
-      'GET /api HTTP/1.1\r\nHost: api.example.test\r\nConnection: close\r\n\r\n',
-    );
-    expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request/);
-    expect(text).toContain('Loupe is a proxy');
-    const [ex] = await h.waitFor(1);
-    expect(ex!.error?.code).toBe('bad_request');
   });
 });

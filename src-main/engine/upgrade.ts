@@ -18,7 +18,7 @@ import {
   withHost,
 } from './headers';
 import type { Exchange } from './hooks';
-import { bareHost, type UpstreamProxy } from './upstream';
+import { bareHost, originForm, type UpstreamProxy } from './upstream';
 
 export function handleUpgrade(
   ctx: EngineContext,
@@ -55,7 +55,7 @@ export function handleUpgrade(
       target,
       ex.request.method,
       withHost(forwardHeaders(ex.request.headers, { keepUpgrade: true }), target.host),
-      { pooled: false },
+      { pooled: false, path: originForm(req.url ?? '', target) },
     ));
   } catch (err) {
     const message = `The request cannot be forwarded: ${(err as Error).message}.`;

@@ -14,58 +14,13 @@ import {
   deadPort,
   httpUpstream,
   proxyHarness,
+  rawHeader,
   rawRequest,
+  upstreamProxy,
   viaProxy,
 } from '../test-support/servers';
 
 afterEach(cleanup);
-
-/**
- * A minimal upstream proxy for chaining tests: forwards absolute-form requests and CONNECT to
- * the one local target, recording what it was asked.
- */
-async function chainProxy(
-  targetPort: number,
-): Promise<{ port: number; seen: { method: string; url: string; auth?: string }[] }> {
-  const seen: { method: string; url: string; auth?: string }[] = [];
-  const { server, port } = await httpUpstream((req, res) => {
-    seen.push({
-      method: req.method!,
-      url: req.url!,
-      ...(req.headers['proxy-authorization'] ? { auth: req.headers['proxy-authorization'] } : {}),
-    });
-    const up = http.request(
-      {
-        host: '127.0.0.1',
-        port: targetPort,
-        method: req.method,
-        path: new URL(req.url!).pathname,
-        headers: req.headers,
-      },
-      (upRes) => {
-        res.writeHead(upRes.statusCode!, { ...upRes.headers, 'X-Via-Chain': '1' });
-        upRes.pipe(res);
-      },
-    );
-    req.pipe(up);
-  });
-  server.on('connect', (req, socket: net.Socket, head) => {
-    seen.push({
-      method: 'CONNECT',
-      url: req.url!,
-      ...(req.headers['proxy-authorization'] ? { auth: req.headers['proxy-authorization'] } : {}),
-    });
-    const up = net.connect(targetPort, '127.0.0.1', () => {
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      up.write(head);
-      up.pipe(socket);
-      socket.pipe(up);
-    });
-    up.on('error', () => socket.destroy());
-    socket.on('error', () => up.destroy());
-  });
-  return { port, seen };
-}
 
 describe('name resolution', () => {
   it('connects a made-up host to the --resolve address', async () => {
@@ -88,46 +43,68 @@ describe('name resolution', () => {
 
 describe('upstream proxy chaining', () => {
   it('sends plain requests through the upstream proxy in absolute form with its credentials', async () => {
-    const target = await httpUpstream((_req, res) => res.end('from target'));
-    const chain = await chainProxy(target.port);
+    const target = await httpUpstream((req, res) => res.end(`from target ${req.url}`));
+    const chain = await upstreamProxy(target.port);
     const h = await proxyHarness({ upstreamProxy: `http://user:p%40ss@127.0.0.1:${chain.port}` });
-    const res = await viaProxy(h.proxy.port, `http://far.example.test:${target.port}/path?q=1`);
-    expect(res.body.toString()).toBe('from target');
-    expect(res.rawHeaders).toContain('X-Via-Chain');
-    expect(chain.seen).toEqual([
-      {
-        method: 'GET',
-        url: `http://far.example.test:${target.port}/path?q=1`,
-        auth: `Basic ${Buffer.from('user:p@ss').toString('base64')}`,
-      },
-    ]);
+    const url = `http://far.example.test:${target.port}/path/../x?q='1'`;
+    // The client's own proxy credentials are for Loupe; the upstream proxy gets the URL's.
+    const res = await viaProxy(h.proxy.port, url, {
+      headers: ['Proxy-Authorization', 'Basic Y2xpZW50OmNsaWVudA==', 'X-End', 'e'],
+    });
+    expect(res.body.toString()).toBe("from target /path/../x?q='1'");
+    expect(rawHeader(res.rawHeaders, 'x-via-chain')).toBe('1');
+    expect(chain.seen).toHaveLength(1);
+    const seen = chain.seen[0]!;
+    expect(seen).toMatchObject({ method: 'GET', url });
+    expect(rawHeader(seen.rawHeaders, 'proxy-authorization')).toBe(
+      `Basic ${Buffer.from('user:p@ss').toString('base64')}`,
+    );
+    expect(seen.rawHeaders.filter((v) => v.toLowerCase() === 'proxy-authorization')).toHaveLength(
+      1,
+    );
+    expect(rawHeader(seen.rawHeaders, 'x-end')).toBe('e');
     const [ex] = await h.waitFor(1);
     expect(ex!.tags).toContain('upstream-proxy');
+    expect(ex!.error).toBeUndefined();
   });
 
-  it('sends CONNECT tunnels through the upstream proxy', async () => {
+  it('sends CONNECT tunnels through the upstream proxy, with its credentials', async () => {
     const target = await httpUpstream((_req, res) => res.end('tunnelled'));
-    const chain = await chainProxy(target.port);
-    const h = await proxyHarness({ upstreamProxy: `http://127.0.0.1:${chain.port}` });
+    const chain = await upstreamProxy(target.port);
+    const h = await proxyHarness({ upstreamProxy: `http://user:pw@127.0.0.1:${chain.port}` });
     const text = await rawRequest(
       h.proxy.port,
       `CONNECT far.example.test:${target.port} HTTP/1.1\r\nHost: far.example.test:${target.port}\r\n\r\nGET / HTTP/1.1\r\nHost: far\r\nConnection: close\r\n\r\n`,
     );
     expect(text).toMatch(/^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 200 OK/);
     expect(text.endsWith('tunnelled')).toBe(true);
-    expect(chain.seen).toEqual([{ method: 'CONNECT', url: `far.example.test:${target.port}` }]);
+    expect(chain.seen).toMatchObject([
+      { method: 'CONNECT', url: `far.example.test:${target.port}` },
+    ]);
+    expect(rawHeader(chain.seen[0]!.rawHeaders, 'proxy-authorization')).toBe(
+      `Basic ${Buffer.from('user:pw').toString('base64')}`,
+    );
+    await expect.poll(() => h.tunnels.length).toBe(1);
+    expect(h.tunnels[0]!.tags).toContain('upstream-proxy');
   });
 
   it('goes direct for hosts on the no-proxy list', async () => {
     const target = await httpUpstream((_req, res) => res.end('direct'));
-    const chain = await chainProxy(target.port);
+    const chain = await upstreamProxy(target.port);
     const h = await proxyHarness({
       upstreamProxy: `http://127.0.0.1:${chain.port}`,
       noProxy: (host) => host === '127.0.0.1',
     });
     const res = await viaProxy(h.proxy.port, `http://127.0.0.1:${target.port}/`);
     expect(res.body.toString()).toBe('direct');
+    const tunnelled = await rawRequest(
+      h.proxy.port,
+      `CONNECT 127.0.0.1:${target.port} HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    expect(tunnelled.endsWith('direct')).toBe(true);
     expect(chain.seen).toEqual([]);
+    const [ex] = await h.waitFor(1);
+    expect(ex!.tags).not.toContain('upstream-proxy');
   });
 
   it('reports an upstream proxy that refuses CONNECT', async () => {

@@ -59,6 +59,19 @@ export function parseUpstreamProxy(text: string): UpstreamProxy {
   return { url, host, port, secure, display, ...(authorization ? { authorization } : {}) };
 }
 
+/**
+ * The path and query of an absolute-form request target exactly as the client wrote them:
+ * `http://h/a/../b?q='x'` gives `/a/../b?q='x'`, where URL parsing would remove the dot
+ * segments and percent-encode the quotes. A proxy forwards what it was given. Falls back to the
+ * parsed URL when the authority is not followed by `/`, `?`, `#` or the end.
+ */
+export function originForm(raw: string, target: URL): string {
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\\]*/i.exec(raw);
+  const rest = authority && raw.slice(authority[0].length).split('#', 1)[0]!;
+  if (rest === null || rest.startsWith('\\')) return target.pathname + target.search;
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
 /** Strips the brackets of an IPv6 literal as URLs write it. */
 export function bareHost(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
@@ -100,14 +113,16 @@ export class Upstream {
    * Starts a request for an absolute http:// URL, directly (origin-form) or through the upstream
    * proxy (absolute-form, with its credentials; TLS to an https:// proxy, verified against the
    * trusted roots). `pooled: false` gives the request a connection of its own (upgrades keep it).
+   * `path` is the request target's path and query as the client wrote it (see `originForm`).
    * Throws synchronously when Node refuses a header name or value.
    */
   request(
     target: URL,
     method: string,
     headers: readonly HeaderPair[],
-    opts: { pooled: boolean; maxHeaderSize?: number },
+    opts: { pooled: boolean; maxHeaderSize?: number; path?: string },
   ): { req: http.ClientRequest; via?: UpstreamProxy } {
+    const path = opts.path ?? target.pathname + target.search;
     const host = bareHost(target.hostname);
     const port = target.port ? Number(target.port) : 80;
     const proxy = this.proxyFor(host, port);
@@ -123,7 +138,7 @@ export class Upstream {
         ...common,
         host,
         port,
-        path: target.pathname + target.search,
+        path,
         headers: flat,
         agent: opts.pooled ? this.agent : false,
       });
@@ -136,7 +151,7 @@ export class Upstream {
       ...common,
       host: proxy.host,
       port: proxy.port,
-      path: target.href,
+      path: `${target.protocol}//${target.host}${path}`,
       headers: toFlat(withAuth) as unknown as http.OutgoingHttpHeaders,
       agent: opts.pooled ? this.proxyAgent : false,
     };

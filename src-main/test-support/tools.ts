@@ -20,5 +20,7 @@ export function needTool(ctx: { skip(note?: string): void }, tool: string): void
   if (hasTool(tool)) return;
   if (process.env.CI === 'true')
     throw new Error(`${tool} is required under CI but is not installed`);
+  // The default reporter counts skips without their notes; say why where it will be read.
+  console.warn(`skipped: ${tool} is not installed`);
   ctx.skip(`${tool} is not installed`);
 }
