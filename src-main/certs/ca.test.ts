@@ -20,8 +20,10 @@ import {
   CA_KEY_FILE,
   CaError,
   forgePublicKey,
+  loadCa,
   loadOrCreateCa,
   randomSerial,
+  rotateCa,
   signWithNativeKey,
   WRAPPED_KEY_MARKER,
   type CaHandle,
@@ -189,7 +191,11 @@ describe('CA refusals leave every file as it was', () => {
       join(dir, CA_CERT_FILE),
       '-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n',
     );
-    await expectRefusal(dir, 'ca_corrupt', [join(dir, CA_CERT_FILE), 'may be trusted']);
+    await expectRefusal(dir, 'ca_corrupt', [
+      join(dir, CA_CERT_FILE),
+      'may be trusted',
+      `loupe ca rotate --data-dir "${dir}"`,
+    ]);
   });
 
   it('an empty certificate file', async () => {
@@ -206,7 +212,11 @@ describe('CA refusals leave every file as it was', () => {
     const other = tempDir();
     await loadOrCreateCa(other);
     writeFileSync(join(dir, CA_KEY_FILE), readFileSync(join(other, CA_KEY_FILE)));
-    await expectRefusal(dir, 'ca_mismatch', [join(dir, CA_KEY_FILE), join(dir, CA_CERT_FILE)]);
+    await expectRefusal(dir, 'ca_mismatch', [
+      join(dir, CA_KEY_FILE),
+      join(dir, CA_CERT_FILE),
+      'loupe ca rotate',
+    ]);
   });
 
   it('a certificate that is not a CA, even with its own key', async () => {
@@ -218,7 +228,11 @@ describe('CA refusals leave every file as it was', () => {
 
   it('the key missing: no new key is made', async () => {
     rmSync(join(dir, CA_KEY_FILE));
-    await expectRefusal(dir, 'ca_incomplete', [join(dir, CA_KEY_FILE), 'is missing']);
+    await expectRefusal(dir, 'ca_incomplete', [
+      join(dir, CA_KEY_FILE),
+      'is missing',
+      'loupe ca rotate',
+    ]);
     expect(existsSync(join(dir, CA_KEY_FILE))).toBe(false);
   });
 
@@ -248,6 +262,80 @@ describe('CA refusals leave every file as it was', () => {
       '-addext', 'basicConstraints=critical,CA:TRUE',
     ]);
     await expectRefusal(dir, 'ca_unsupported', ['RSA CA keys only', '--data-dir']);
+  });
+});
+
+describe('loadCa', () => {
+  it('reads an existing CA and creates nothing when there is none', async () => {
+    expect(await loadCa(dir)).toBeUndefined();
+    expect(readdirSync(dir)).toEqual([]);
+    const made = await loadOrCreateCa(dir);
+    const files = snapshot(dir);
+    expect((await loadCa(dir))?.fingerprint256).toBe(made.fingerprint256);
+    expect(snapshot(dir)).toEqual(files);
+  });
+});
+
+describe('CA rotation', () => {
+  const backups = (d: string): string[] => readdirSync(d).filter((f) => f.includes('.old-'));
+
+  it('makes a new CA and keeps the old pair byte for byte, the key 0600', async () => {
+    const old = await loadOrCreateCa(dir);
+    const before = snapshot(dir);
+    const { ca, backup } = await rotateCa(dir);
+    expect(ca.fingerprint256).not.toBe(old.fingerprint256);
+    expect(ca.key.equals(old.key)).toBe(false);
+    expect(ca.cert.checkPrivateKey(ca.key)).toBe(true);
+    // ISO 8601 in basic format (no colons, which Windows forbids in file names), shared by both.
+    const stamp = /\.old-(\d{8}T\d{6}\.\d{3}Z)$/.exec(backup.cert ?? '')?.[1];
+    expect(stamp).toBeDefined();
+    expect(backup.cert).toBe(join(dir, `${CA_CERT_FILE}.old-${stamp}`));
+    expect(backup.key).toBe(join(dir, `${CA_KEY_FILE}.old-${stamp}`));
+    expect(readFileSync(backup.cert!)).toEqual(before[CA_CERT_FILE]);
+    expect(readFileSync(backup.key!)).toEqual(before[CA_KEY_FILE]);
+    if (process.platform !== 'win32') {
+      expect(statSync(backup.key!).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, CA_KEY_FILE)).mode & 0o777).toBe(0o600);
+    }
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+
+    const loaded = await loadOrCreateCa(dir);
+    expect(loaded.fingerprint256).toBe(ca.fingerprint256);
+    expect(loaded.key.equals(ca.key)).toBe(true);
+  });
+
+  it('keeps every generation: a second rotation backs up the first new pair', async () => {
+    await loadOrCreateCa(dir);
+    const first = await rotateCa(dir);
+    const second = await rotateCa(dir);
+    expect(second.backup.cert).not.toBe(first.backup.cert);
+    expect(readFileSync(second.backup.cert!, 'utf8')).toBe(first.ca.certPem);
+    expect(backups(dir)).toHaveLength(4);
+  });
+
+  it('recovers a mismatched pair, backing up the bad files as they were', async () => {
+    await loadOrCreateCa(dir);
+    const other = tempDir();
+    await loadOrCreateCa(other);
+    writeFileSync(join(dir, CA_KEY_FILE), readFileSync(join(other, CA_KEY_FILE)));
+    const before = snapshot(dir);
+    const { backup } = await rotateCa(dir);
+    expect(readFileSync(backup.cert!)).toEqual(before[CA_CERT_FILE]);
+    expect(readFileSync(backup.key!)).toEqual(before[CA_KEY_FILE]);
+    expect((await loadCa(dir))?.cert.checkPrivateKey((await loadCa(dir))!.key)).toBe(true);
+  });
+
+  it('backs up only what exists: a lone certificate, or nothing at all', async () => {
+    await loadOrCreateCa(dir);
+    rmSync(join(dir, CA_KEY_FILE));
+    const lone = await rotateCa(dir);
+    expect(Object.keys(lone.backup)).toEqual(['cert']);
+    expect(backups(dir)).toHaveLength(1);
+
+    const empty = tempDir();
+    const fresh = await rotateCa(empty);
+    expect(fresh.backup).toEqual({});
+    expect(readdirSync(empty).sort()).toEqual([CA_KEY_FILE, CA_CERT_FILE].sort());
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * The root CA: created once per data directory, loaded afterwards, never overwritten. This
+ * The root CA: created once per data directory, loaded afterwards, replaced only when the user
+ * asks (`rotateCa`, behind `loupe ca rotate`), which keeps the old pair as a backup. This
  * module (with its siblings in certs/) is the only importer of node-forge, used for X.509
  * structure only; keys are generated and signatures made by Node's native crypto (shared
  * MEASURED.md: ~0.35 ms per certificate against ~19 ms for forge's pure-JS RSA signing).
@@ -147,11 +148,18 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * How to recover from an unusable pair, for the CaError messages: `loupe ca rotate` backs the
+ * old files up and creates a new CA. The folder is named, quoted, so the line can be pasted.
+ */
+const rotateHint = (dir: string): string =>
+  `run loupe ca rotate --data-dir "${dir}" to keep the old files as a backup and create a new CA`;
+
 /** Checks a pair read from `dir` and makes the handle; throws CaError when it is unusable. */
 function handleFrom(certPem: string, keyPem: string, dir: string): CaHandle {
   const certPath = join(dir, CA_CERT_FILE);
   const keyPath = join(dir, CA_KEY_FILE);
-  const keep = 'Loupe will not replace it, since it may be trusted';
+  const keep = 'Loupe will not replace it on its own, since it may be trusted';
   if (
     keyPem
       .replace(/^\uFEFF/, '')
@@ -169,13 +177,13 @@ function handleFrom(certPem: string, keyPem: string, dir: string): CaHandle {
   } catch {
     throw new CaError(
       'ca_corrupt',
-      `${certPath} is not a readable certificate. ${keep}: restore it, or move ${CA_CERT_FILE} and ${CA_KEY_FILE} away to create a new CA.`,
+      `${certPath} is not a readable certificate. ${keep}: restore it, or ${rotateHint(dir)}.`,
     );
   }
   if (!cert.ca) {
     throw new CaError(
       'ca_corrupt',
-      `${certPath} is not a CA certificate. ${keep}: restore the right one, or move ${CA_CERT_FILE} and ${CA_KEY_FILE} away to create a new CA.`,
+      `${certPath} is not a CA certificate. ${keep}: restore the right one, or ${rotateHint(dir)}.`,
     );
   }
   let key: KeyObject;
@@ -184,19 +192,19 @@ function handleFrom(certPem: string, keyPem: string, dir: string): CaHandle {
   } catch {
     throw new CaError(
       'ca_corrupt',
-      `${keyPath} is not a readable private key. ${keep}: restore it, or move ${CA_CERT_FILE} and ${CA_KEY_FILE} away to create a new CA.`,
+      `${keyPath} is not a readable private key. ${keep}: restore it, or ${rotateHint(dir)}.`,
     );
   }
   if (!cert.checkPrivateKey(key)) {
     throw new CaError(
       'ca_mismatch',
-      `The key in ${keyPath} does not belong to the certificate in ${certPath}. Restore the matching pair, or move both away to create a new CA.`,
+      `The key in ${keyPath} does not belong to the certificate in ${certPath}. Restore the matching pair, or ${rotateHint(dir)}.`,
     );
   }
   if (key.asymmetricKeyType !== 'rsa') {
     throw new CaError(
       'ca_unsupported',
-      `The CA in ${dir} has a ${key.asymmetricKeyType} key; Loupe signs with RSA CA keys only. Pass --data-dir with another directory to use a CA Loupe creates.`,
+      `The CA in ${dir} has a ${key.asymmetricKeyType} key; Loupe signs with RSA CA keys only. Pass --data-dir with another directory to use a CA Loupe creates, or ${rotateHint(dir)}.`,
     );
   }
   const handle = {
@@ -211,27 +219,73 @@ function handleFrom(certPem: string, keyPem: string, dir: string): CaHandle {
 }
 
 /**
+ * Loads the CA of data directory `dir`, or resolves to undefined when neither file is there.
+ * Refuses with CaError a corrupt, mismatched, half-present or wrapped pair; reads only, so it
+ * needs no lock.
+ */
+export async function loadCa(dir: string): Promise<CaHandle | undefined> {
+  const certPath = join(dir, CA_CERT_FILE);
+  const keyPath = join(dir, CA_KEY_FILE);
+  const [certPem, keyPem] = await Promise.all([readIfExists(certPath), readIfExists(keyPath)]);
+  if (certPem !== undefined && keyPem !== undefined) return handleFrom(certPem, keyPem, dir);
+  if (certPem === undefined && keyPem === undefined) return undefined;
+  const [missing, present] = certPem === undefined ? [certPath, keyPath] : [keyPath, certPath];
+  throw new CaError(
+    'ca_incomplete',
+    `${missing} is missing while ${present} exists. Loupe will not create a new CA over half of one on its own: restore the missing file, or ${rotateHint(dir)}.`,
+  );
+}
+
+/** Writes a freshly made pair into `dir` over whatever is there and loads it back. */
+async function writeCa(dir: string, pair: { certPem: string; keyPem: string }): Promise<CaHandle> {
+  // Key first: a crash between the two writes leaves a lone key (or a new key beside the old
+  // certificate), which is refused, never a certificate (perhaps trusted at once) whose key
+  // was lost.
+  await writeFileAtomic(join(dir, CA_KEY_FILE), pair.keyPem, { mode: 0o600 });
+  await writeFileAtomic(join(dir, CA_CERT_FILE), pair.certPem, { mode: 0o644 });
+  return handleFrom(pair.certPem, pair.keyPem, dir);
+}
+
+/**
  * Loads the CA of data directory `dir` (which must exist), creating it on first use. Refuses
  * with CaError a corrupt, mismatched, half-present or wrapped pair rather than replace a CA the
  * user may have trusted; the files are left exactly as they were. The caller holds the data
  * directory's lock (data/lock.ts), so no other process creates a CA in `dir` at the same time.
  */
 export async function loadOrCreateCa(dir: string): Promise<CaHandle> {
-  const certPath = join(dir, CA_CERT_FILE);
-  const keyPath = join(dir, CA_KEY_FILE);
-  const [certPem, keyPem] = await Promise.all([readIfExists(certPath), readIfExists(keyPath)]);
-  if (certPem !== undefined && keyPem !== undefined) return handleFrom(certPem, keyPem, dir);
-  if (certPem !== undefined || keyPem !== undefined) {
-    const [missing, present] = certPem === undefined ? [certPath, keyPath] : [keyPath, certPath];
-    throw new CaError(
-      'ca_incomplete',
-      `${missing} is missing while ${present} exists. Loupe will not create a new CA over half of one: restore the missing file, or move the other away to create a new CA.`,
-    );
+  return (await loadCa(dir)) ?? writeCa(dir, await createCa());
+}
+
+/** Copies `path`, if it exists, to `path.old-STAMP` with `mode`; resolves to the copy's path. */
+async function backUp(path: string, stamp: string, mode: number): Promise<string | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
-  const created = await createCa();
-  // Key first: a crash between the two writes leaves a lone key, which is refused, never a
-  // certificate (perhaps trusted at once) whose key was lost.
-  await writeFileAtomic(keyPath, created.keyPem, { mode: 0o600 });
-  await writeFileAtomic(certPath, created.certPem, { mode: 0o644 });
-  return handleFrom(created.certPem, created.keyPem, dir);
+  const copy = `${path}.old-${stamp}`;
+  await writeFileAtomic(copy, bytes, { mode });
+  return copy;
+}
+
+/**
+ * Replaces the CA of data directory `dir` (which must exist) with a new one, whatever state the
+ * old pair is in: that is how a corrupt or mismatched pair is recovered from. The old files are
+ * first copied, byte for byte, to `ca.pem.old-STAMP` and `ca-key.pem.old-STAMP` (the key 0600;
+ * STAMP is the ISO 8601 time in basic format, which every file system accepts), so a CA the user
+ * trusted can still be restored. The new pair is made before anything is touched, and the live
+ * files are only ever overwritten atomically, so a failure leaves either pair in place. The
+ * caller holds the data directory's lock.
+ */
+export async function rotateCa(
+  dir: string,
+): Promise<{ ca: CaHandle; backup: { cert?: string; key?: string } }> {
+  const pair = await createCa();
+  const stamp = new Date().toISOString().replace(/[-:]/g, '');
+  const key = await backUp(join(dir, CA_KEY_FILE), stamp, 0o600);
+  const cert = await backUp(join(dir, CA_CERT_FILE), stamp, 0o644);
+  const ca = await writeCa(dir, pair);
+  return { ca, backup: { ...(cert ? { cert } : {}), ...(key ? { key } : {}) } };
 }

@@ -1,9 +1,11 @@
 /**
  * The `loupe` command line: `loupe headless …` runs the proxy without a window; `loupe start`
- * runs the desktop app where it exists and otherwise says so and runs headless.
+ * runs the desktop app where it exists and otherwise says so and runs headless; `loupe ca …`
+ * shows, exports and rotates the CA (ca-command.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { caCommand } from './ca-command';
 import { HEADLESS_HELP, UsageError, parseHeadlessArgs } from './args';
 import { runHeadless } from './run';
 
@@ -12,6 +14,7 @@ const USAGE = `Usage: loupe <command> [options]
 Commands:
   start       Open the desktop app (or the headless proxy where the app cannot run)
   headless    Run the proxy without a window (see loupe headless --help)
+  ca          Show, export or replace the root CA (see loupe ca --help)
 
 Options:
   -h, --help     Show this help
@@ -74,6 +77,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'headless':
       return headless(rest, 'headless');
+    case 'ca':
+      return caCommand(rest);
     case 'start': {
       const runtime = electronBinary();
       process.stderr.write(

@@ -1,0 +1,249 @@
+/**
+ * `loupe ca show|export|rotate`: the CA's life beyond the store in certs/ca.ts. `show` and
+ * `export` only read an existing pair (so they work while a Loupe runs on the folder); creating
+ * or replacing one takes the data directory's lock, as `loupe headless` does.
+ *
+ * Exit codes: 0 done, 1 refused or failed (the message says why and what to do), 2 bad usage.
+ */
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import {
+  CaError,
+  CA_CERT_FILE,
+  CA_KEY_FILE,
+  loadCa,
+  loadOrCreateCa,
+  rotateCa,
+  type CaHandle,
+} from '../certs/ca';
+import { writeFileAtomic } from '../data/atomic-write';
+import { defaultDataDir, ensureDataDir } from '../data/data-dir';
+import { acquireLock, LOCK_FILE, LockedError, type Lock } from '../data/lock';
+import { UsageError } from './args';
+
+export const CA_HELP = `Usage: loupe ca <command> [options]
+
+Manages the root CA in the data directory (ca.pem, and ca-key.pem readable only by you).
+
+Commands:
+  show              Print the certificate's path, subject, SHA-256 fingerprint and validity
+                    (also: info)
+  export            Write the certificate, never the key, to --out FILE or to stdout; creates
+                    the CA if the directory has none yet
+  rotate            Replace the CA with a new one, keeping the old pair as ca.pem.old-TIME and
+                    ca-key.pem.old-TIME. Clients that trusted the old certificate must trust
+                    the new one. Refused while a Loupe runs on the directory.
+
+Options:
+  --data-dir DIR    The data directory (default: the per-user app-data folder)
+  --format pem|der  export: PEM (default; macOS, Linux, Firefox, curl) or DER (Windows,
+                    iOS, Android). DER is not written to a terminal.
+  --out FILE        export: write to FILE (replaced atomically) instead of stdout
+  -y, --yes         rotate: do not ask for confirmation (required without a terminal)
+  -h, --help        Show this help
+`;
+
+interface CaCommand {
+  command: 'show' | 'export' | 'rotate';
+  dataDir: string;
+  format: 'pem' | 'der';
+  out?: string;
+  yes: boolean;
+}
+
+/** Parses `loupe ca …`; undefined means print the help. Throws UsageError on bad input. */
+export function parseCaArgs(argv: string[]): CaCommand | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        'data-dir': { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
+        yes: { type: 'boolean', short: 'y' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    // parseArgs' messages name the flag; keep them, minus Node's error-code prefix.
+    throw new UsageError(
+      (err as Error).message.replace(/^.*?: /, '').replace(/\. To specify.*$/, ''),
+    );
+  }
+  const v = parsed.values;
+  const [name, ...extra] = parsed.positionals;
+  if (v.help || name === undefined) return undefined;
+  const command = name === 'info' ? 'show' : name;
+  if (command !== 'show' && command !== 'export' && command !== 'rotate') {
+    throw new UsageError(`unknown command '${name}'; use show, export or rotate`);
+  }
+  if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  const onlyFor = (flag: string, given: unknown, owner: CaCommand['command']): void => {
+    if (given !== undefined && command !== owner) {
+      throw new UsageError(`${flag} applies to loupe ca ${owner}, not ${command}`);
+    }
+  };
+  onlyFor('--format', v.format, 'export');
+  onlyFor('--out', v.out, 'export');
+  onlyFor('--yes', v.yes, 'rotate');
+  const format = v.format ?? 'pem';
+  if (format !== 'pem' && format !== 'der') {
+    throw new UsageError(`--format takes pem or der, not '${format}'`);
+  }
+  return {
+    command,
+    dataDir: resolve(v['data-dir'] ?? defaultDataDir()),
+    format,
+    ...(v.out !== undefined ? { out: resolve(v.out) } : {}),
+    yes: v.yes ?? false,
+  };
+}
+
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+const info = (line: string): void => void process.stderr.write(`${line}\n`);
+
+function noCaYet(dir: string): Error {
+  return new Error(
+    `There is no CA in ${dir} yet. The first loupe headless run creates one, as does loupe ca export.`,
+  );
+}
+
+async function show(c: CaCommand): Promise<void> {
+  const ca = await loadCa(c.dataDir);
+  if (!ca) throw noCaYet(c.dataDir);
+  out(`Path:        ${join(c.dataDir, CA_CERT_FILE)}`);
+  out(`Subject:     ${ca.subject.split('\n').join(', ')}`);
+  out(`SHA-256:     ${ca.fingerprint256}`);
+  out(`Valid from:  ${new Date(ca.cert.validFrom).toISOString()}`);
+  out(`Valid until: ${ca.notAfter.toISOString()}`);
+}
+
+/** The existing CA, or a new one made under the lock exactly as a first `loupe headless` would. */
+async function existingOrCreated(dir: string): Promise<CaHandle> {
+  const existing = await loadCa(dir);
+  if (existing) return existing;
+  await ensureDataDir(dir);
+  const lock = await acquireLock(dir);
+  try {
+    const ca = await loadOrCreateCa(dir);
+    info(`Created a new CA in ${dir} (there was none yet).`);
+    return ca;
+  } finally {
+    await lock.release();
+  }
+}
+
+async function exportCa(c: CaCommand): Promise<void> {
+  // Checked before anything is created, so a refused command leaves the folder as it was.
+  if (!c.out && c.format === 'der' && process.stdout.isTTY) {
+    throw new Error('DER is binary and is not written to a terminal; pass --out FILE.');
+  }
+  const ca = await existingOrCreated(c.dataDir);
+  const data = c.format === 'der' ? ca.certDer : ca.certPem;
+  if (!c.out) {
+    // Flushed before returning: the command ends with process.exit, and pipes are asynchronous
+    // on macOS.
+    await new Promise<void>((done, fail) =>
+      process.stdout.write(data, (err) => (err ? fail(err) : done())),
+    );
+    return;
+  }
+  await writeFileAtomic(c.out, data).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`Could not write ${c.out}: ${err.code ?? err.message}`);
+  });
+  info(`Wrote the CA certificate (${c.format.toUpperCase()}) to ${c.out}`);
+  info(`SHA-256 fingerprint: ${ca.fingerprint256}`);
+}
+
+/** Asks on the terminal (stderr, so stdout stays for results); only "y" or "yes" agrees. */
+function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  return new Promise((resolveAnswer) => {
+    // Ctrl-D (or Ctrl-C) closes the input: that is a no.
+    rl.once('close', () => resolveAnswer(false));
+    rl.question(question, (answer) => {
+      resolveAnswer(/^y(es)?$/i.test(answer.trim()));
+      rl.close();
+    });
+  });
+}
+
+async function rotate(c: CaCommand): Promise<void> {
+  await ensureDataDir(c.dataDir);
+  // Locked before asking, so no Loupe can start on the old CA between the answer and the change.
+  let lock: Lock;
+  try {
+    lock = await acquireLock(c.dataDir);
+  } catch (err) {
+    if (!(err instanceof LockedError) || err.owner?.pid === undefined) throw err;
+    throw new Error(
+      `Another Loupe (pid ${err.owner.pid}) is using ${c.dataDir} and signs with its CA; quit it, then rotate. If no Loupe is running there, delete ${join(c.dataDir, LOCK_FILE)}.`,
+    );
+  }
+  try {
+    let current: CaHandle | undefined;
+    let unusable = false;
+    try {
+      current = await loadCa(c.dataDir);
+    } catch (err) {
+      if (!(err instanceof CaError)) throw err;
+      unusable = true;
+    }
+    // With nothing to replace, rotating is creating: there is nothing to confirm.
+    if ((current || unusable) && !c.yes) {
+      if (!process.stdin.isTTY) {
+        throw new Error(
+          'Replacing the CA needs confirmation and there is no terminal to ask on; pass --yes to replace it.',
+        );
+      }
+      info(
+        current
+          ? `Current CA: ${current.subject.split('\n').join(', ')}, SHA-256 ${current.fingerprint256}`
+          : `The CA files in ${c.dataDir} are unusable; they will be kept as a backup.`,
+      );
+      const yes = await confirm(
+        `Replace the Loupe CA in ${c.dataDir}? The old certificate stops working for HTTPS interception; you will need to trust the new one. [y/N] `,
+      );
+      if (!yes) throw new Error('The CA was left as it was.');
+    }
+    const { ca, backup } = await rotateCa(c.dataDir);
+    out(`New CA certificate: ${join(c.dataDir, CA_CERT_FILE)}`);
+    out(`SHA-256 fingerprint: ${ca.fingerprint256}`);
+    if (backup.cert) out(`Old certificate kept as: ${backup.cert}`);
+    if (backup.key) out(`Old key kept as: ${backup.key}`);
+    if (backup.cert || backup.key) {
+      info(
+        `Trust the new certificate where you trusted the old one, and remove the old one from those trust stores. To go back, copy the backups over ${CA_CERT_FILE} and ${CA_KEY_FILE}.`,
+      );
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Runs `loupe ca ARGV`; resolves to the exit code. */
+export async function caCommand(argv: string[]): Promise<number> {
+  let command: CaCommand | undefined;
+  try {
+    command = parseCaArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`loupe ca: ${err.message} (see loupe ca --help)\n`);
+    return 2;
+  }
+  if (!command) {
+    process.stdout.write(CA_HELP);
+    return 0;
+  }
+  try {
+    await { show, export: exportCa, rotate }[command.command](command);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`loupe ca ${command.command}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
