@@ -12,6 +12,7 @@
  *
  * Everything here is plain, serializable data: it crosses IPC and WebSocket unchanged.
  */
+import type { WebSocketRecord } from './websocket';
 
 export type HeaderPair = [name: string, value: string];
 
@@ -126,6 +127,8 @@ export interface HttpFlow extends FlowBase {
     /** True when the upstream connection came from the pool. */
     reused: boolean;
   };
+  /** Set after a WebSocket handshake's 101: the messages that followed. */
+  websocket?: WebSocketRecord;
 }
 
 export interface TunnelFlow extends FlowBase {

@@ -18,6 +18,7 @@ import {
   urlencodedParams,
   utf8Text,
 } from './fields';
+import type { WebSocketRecord } from '../websocket';
 import type {
   HarContent,
   HarCreator,
@@ -205,7 +206,34 @@ function common(flow: Flow): Pick<HarEntry, 'comment' | '_error' | '_loupeId' | 
   };
 }
 
-function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry {
+/** One WebSocket message as Chrome DevTools exports it (`time` in seconds since the epoch). */
+export interface HarWebSocketMessage {
+  type: 'send' | 'receive';
+  time: number;
+  opcode: number;
+  /** Text as text; binary as base64, as Chrome writes it. '' when the payload was not read. */
+  data: string;
+}
+
+/** The fields Chrome DevTools adds to a WebSocket's entry; other HAR readers ignore them. */
+export interface HarWebSocketFields {
+  _resourceType?: 'websocket';
+  _webSocketMessages?: HarWebSocketMessage[];
+}
+
+function webSocketFields(ws: WebSocketRecord): HarWebSocketFields {
+  return {
+    _resourceType: 'websocket',
+    _webSocketMessages: ws.messages.map((m) => ({
+      type: m.direction,
+      time: m.time / 1000,
+      opcode: m.opcode,
+      data: m.data ?? '',
+    })),
+  };
+}
+
+function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry & HarWebSocketFields {
   const timings = harTimings(flow);
   const server = ipAddress(flow.server?.address);
   return {
@@ -221,6 +249,7 @@ function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry {
       : {}),
     _loupeKind: 'http',
     ...common(flow),
+    ...(flow.websocket ? webSocketFields(flow.websocket) : {}),
   };
 }
 
@@ -281,7 +310,7 @@ function tunnelEntry(flow: TunnelFlow): HarEntry {
 }
 
 /** One HAR entry for a flow; `bodies` are its captured bodies, the response decoded if possible. */
-export function toHarEntry(flow: Flow, bodies: HarBodies = {}): HarEntry {
+export function toHarEntry(flow: Flow, bodies: HarBodies = {}): HarEntry & HarWebSocketFields {
   return flow.kind === 'http' ? httpEntry(flow, bodies) : tunnelEntry(flow);
 }
 

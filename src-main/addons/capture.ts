@@ -15,7 +15,8 @@ import {
 import type { Exchange, Hooks, Tunnel } from '../engine/hooks';
 import type { BodyStore } from '../flows/body-store';
 import { codingsToUndo, decodedLength } from '../flows/decode';
-import type { FlowStore } from '../flows/flow-store';
+import { FLUSH_MS, type FlowStore } from '../flows/flow-store';
+import type { WsMessage } from '../../src-common/websocket';
 
 export const DEFAULT_BODY_CAP = 16 * 1024 * 1024;
 
@@ -55,6 +56,9 @@ interface Live {
   seq: number;
   request: Side;
   response: Side;
+  /** WebSocket messages so far; the flow is re-stored with them at most once per FLUSH_MS. */
+  ws?: WsMessage[];
+  wsTimer?: ReturnType<typeof setTimeout>;
 }
 
 function checkCap(bytes: number): number {
@@ -139,6 +143,8 @@ export function createCapture({
     },
     tags: ex.tags.slice(),
     ...(ex.error ? { error: { ...ex.error } } : {}),
+    // Messages are never changed once emitted, so the flow shares them.
+    ...(ex.websocket ? { websocket: { ...ex.websocket, messages: t.ws?.slice() ?? [] } } : {}),
   });
 
   const begin = (ex: Exchange): Live | undefined => {
@@ -157,6 +163,7 @@ export function createCapture({
     const t = live.get(ex.id) ?? begin(ex);
     if (!t) return;
     live.delete(ex.id);
+    clearTimeout(t.wsTimer);
     finish(t.request);
     finish(t.response);
     const flow = toFlow(ex, t, ex.error ? 'error' : 'complete');
@@ -234,6 +241,18 @@ export function createCapture({
       tunnels.delete(tn.id);
       flows.upsert(tunnelFlow(tn, seqNo, tn.error ? 'error' : 'complete'));
     }),
+    hooks.on('wsMessage', (ex, msg) => {
+      const t = live.get(ex.id);
+      if (!t) return;
+      (t.ws ??= []).push(msg);
+      // A chatty socket would otherwise copy its whole message list into the store per message.
+      if (t.wsTimer) return;
+      t.wsTimer = setTimeout(() => {
+        t.wsTimer = undefined;
+        if (live.get(ex.id) === t) flows.upsert(toFlow(ex, t, 'pending'));
+      }, FLUSH_MS);
+      t.wsTimer.unref?.();
+    }),
   ];
 
   return {
@@ -251,6 +270,7 @@ export function createCapture({
     },
     dispose() {
       for (const off of unsubscribe) off();
+      for (const t of live.values()) clearTimeout(t.wsTimer);
     },
   };
 }

@@ -8,6 +8,7 @@
  * must not throw: a throwing handler is reported on `internalError` and never breaks traffic.
  */
 import type { Endpoint, FlowError, FlowTimings, HeaderPair } from '../../src-common/flow';
+import type { WebSocketSummary, WsMessage } from '../../src-common/websocket';
 
 /** The engine's live view of one HTTP exchange. Addons read it; only the engine writes it. */
 export interface Exchange {
@@ -39,6 +40,8 @@ export interface Exchange {
   reused: boolean;
   tags: string[];
   error?: FlowError;
+  /** Set after a WebSocket handshake's 101: what is known beyond its messages. */
+  websocket?: WebSocketSummary;
 }
 
 /** A connection relayed as raw bytes. */
@@ -76,6 +79,11 @@ export interface HookHandlers {
   tunnelClose(t: Tunnel): void;
   /** A handler threw or rejected; reported so a bug in an addon is visible, never fatal. */
   internalError(err: unknown, hook: string): void;
+  /**
+   * A WebSocket message completed, in either direction (after the 101 of `ex`). The exchange's
+   * `response` hook comes once the connection has closed and every message has been emitted.
+   */
+  wsMessage(ex: Exchange, msg: WsMessage): void;
 }
 
 export type HookName = keyof HookHandlers;
@@ -95,6 +103,7 @@ export class Hooks {
     tunnelOpen: [],
     tunnelClose: [],
     internalError: [],
+    wsMessage: [],
   };
 
   on<K extends HookName>(name: K, handler: HookHandlers[K]): () => void {

@@ -1,12 +1,14 @@
 /**
  * Protocol upgrades over plain HTTP (WebSocket's `Upgrade: websocket`, h2c…): the handshake is
  * forwarded and recorded as an exchange; after a `101 Switching Protocols` both connections are
- * spliced and relayed untouched until either side closes. Message capture arrives with the
- * WebSocket work of the HTTPS issue.
+ * spliced and relayed untouched until either side closes. For a WebSocket, a copy of each
+ * direction is also read into messages (`ws-frames.ts`), emitted on `wsMessage`; the relay writes
+ * every chunk before it is parsed, so reading never delays or alters a byte.
  */
 import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { headerValue, headerValues } from '../../src-common/flow';
 import type { EngineContext } from './context';
 import { errorBody, statusFor, upstreamError } from './errors';
 import {
@@ -19,6 +21,22 @@ import {
 } from './headers';
 import type { Exchange } from './hooks';
 import { bareHost, originForm, type UpstreamProxy } from './upstream';
+import { WsSession } from './ws-frames';
+
+/** A message reader for the connection when its handshake asked for a WebSocket. */
+function webSocketSession(ctx: EngineContext, ex: Exchange): WsSession | undefined {
+  const upgrade = headerValue(ex.request.headers, 'upgrade') ?? '';
+  if (!upgrade.split(',').some((p) => p.trim().toLowerCase() === 'websocket')) return undefined;
+  // Nobody listening (capture off): relay only, read nothing.
+  if (!ctx.hooks.has('wsMessage')) return undefined;
+  const extensions = headerValues(ex.response?.headers ?? [], 'sec-websocket-extensions');
+  const session = new WsSession({
+    ...(extensions.length ? { extensions: extensions.join(', ') } : {}),
+    onMessage: (msg) => ctx.hooks.emit('wsMessage', ex, msg),
+  });
+  ex.websocket = session.summary;
+  return session;
+}
 
 export function handleUpgrade(
   ctx: EngineContext,
@@ -75,14 +93,25 @@ export function handleUpgrade(
     // Count only what flows after the handshake: the heads are not payload.
     const sentBefore = upSocket.bytesWritten;
     const readBefore = upSocket.bytesRead - upHead.length;
+    const ws = upRes.statusCode === 101 ? webSocketSession(ctx, ex) : undefined;
     if (upHead.length) client.write(upHead);
     if (head.length) upSocket.write(head);
+    ws?.fromServer(upHead);
+    ws?.fromClient(head);
     const close = (): void => {
       ex.request.bodySize = upSocket.bytesWritten - sentBefore;
       ex.response!.bodySize = upSocket.bytesRead - readBefore;
       client.destroy();
       upSocket.destroy();
-      finish();
+      // The exchange ends once messages still being decompressed have been emitted.
+      if (!ws) {
+        finish();
+        return;
+      }
+      void ws.settled().then(() => {
+        ws.dispose();
+        finish();
+      });
     };
     upSocket.on('error', close);
     client.on('error', close);
@@ -90,6 +119,11 @@ export function handleUpgrade(
     client.on('close', close);
     upSocket.pipe(client);
     client.pipe(upSocket);
+    // Added after pipe(): each chunk is written on before it is read here.
+    if (ws) {
+      upSocket.on('data', (chunk: Buffer) => ws.fromServer(chunk));
+      client.on('data', (chunk: Buffer) => ws.fromClient(chunk));
+    }
   });
   upReq.once('response', (upRes) => {
     // The server declined the upgrade: relay its answer and end the exchange.
