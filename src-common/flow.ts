@@ -29,6 +29,8 @@ export const FLOW_ERROR_CODES = [
   'upstream_proxy_failed',
   'tunnel_failed',
   'internal_error',
+  'upstream_certificate_invalid',
+  'tls_handshake_failed',
 ] as const;
 export type FlowErrorCode = (typeof FLOW_ERROR_CODES)[number];
 
@@ -98,6 +100,45 @@ export interface Endpoint {
   address?: string;
 }
 
+/** One certificate of a chain, summarised for display. */
+export interface CertSummary {
+  subject: string;
+  issuer: string;
+  /** ISO dates. */
+  validFrom: string;
+  validTo: string;
+  /** DNS names and IP addresses of the subjectAltName. */
+  san: string[];
+  fingerprint256: string;
+}
+
+/** One leg of a TLS connection as negotiated. */
+export interface TlsLeg {
+  /** `TLSv1.3`, `TLSv1.2`… */
+  version?: string;
+  /** OpenSSL's cipher name (`TLS_AES_128_GCM_SHA256`). */
+  cipher?: string;
+  /** The negotiated application protocol (`h2`, `http/1.1`); absent when none was. */
+  alpn?: string;
+  /** The server name the client sent (client leg) or Loupe sent (upstream leg). */
+  sni?: string;
+}
+
+/** TLS on both legs of a decrypted exchange. */
+export interface TlsInfo {
+  /** Between the client and Loupe (Loupe's own certificate). */
+  client?: TlsLeg;
+  /** Between Loupe and the server, with the server's certificate chain, leaf first. */
+  upstream?: TlsLeg & { chain?: CertSummary[]; verified?: boolean };
+}
+
+/** What a client offered in its ClientHello, for tunnels and failed handshakes. */
+export interface ClientHelloSummary {
+  sni?: string;
+  alpn: string[];
+  versions: string[];
+}
+
 export type FlowState = 'pending' | 'complete' | 'error';
 
 interface FlowBase {
@@ -118,6 +159,8 @@ export interface HttpFlow extends FlowBase {
   request: RequestRecord;
   response?: ResponseRecord;
   server?: Endpoint;
+  /** Set for HTTPS exchanges Loupe decrypted. */
+  tls?: TlsInfo;
   timings: FlowTimings;
   connection: {
     /** Stable id of the client connection, for grouping keep-alive and pipelined requests. */
@@ -140,8 +183,10 @@ export interface TunnelFlow extends FlowBase {
   bytesUp: number;
   bytesDown: number;
   durationMs: number;
-  /** Why the tunnel was not decrypted, in words (e.g. "HTTPS interception is not enabled"). */
+  /** Why the tunnel was not decrypted, in words (e.g. "on the SSL bypass list"). */
   reason?: string;
+  /** The client's ClientHello, when it started TLS. */
+  hello?: ClientHelloSummary;
 }
 
 export type Flow = HttpFlow | TunnelFlow;

@@ -6,10 +6,33 @@ import { parseBypassPattern, type BypassEntry } from './bypass';
 
 export const SETTINGS_VERSION = 1;
 
+/** A host added to the auto-bypass list because its client rejected Loupe's certificate. */
+export interface LearnedBypass {
+  /** Lower-case host name or IP literal, as the leaf named it. */
+  host: string;
+  /** Why, in words (the handshake failure). */
+  reason: string;
+  /** ms since the epoch. */
+  learnedAt: number;
+  /** ms since the epoch; the entry is ignored and dropped after it. */
+  expiresAt: number;
+}
+
 export interface Settings {
   version: number;
   /** SSL bypass list: hosts never decrypted. */
   bypass: BypassEntry[];
+  /** Hosts learned from certificate rejections (pinning); tunnelled raw until they expire. */
+  autoBypass: LearnedBypass[];
+  /** Hours a learned host stays on the auto-bypass list. */
+  autoBypassHours: number;
+  /**
+   * Hosts (bypass-pattern syntax) whose invalid upstream certificates are accepted: expired,
+   * self-signed, wrong name. Each is the user's explicit exception.
+   */
+  allowInvalidUpstreamCertificates: string[];
+  /** Remove `h3` from `Alt-Svc` so browsers stay on TCP, where Loupe sees them. */
+  stripAltSvcH3: boolean;
   /** Bytes of each body kept for display and export; beyond it the flow is marked truncated. */
   captureBodyCap: number;
 }
@@ -17,6 +40,10 @@ export interface Settings {
 export const DEFAULT_SETTINGS: Settings = {
   version: SETTINGS_VERSION,
   bypass: [],
+  autoBypass: [],
+  autoBypassHours: 24,
+  allowInvalidUpstreamCertificates: [],
+  stripAltSvcH3: true,
   captureBodyCap: 16 * 1024 * 1024,
 };
 
@@ -60,6 +87,43 @@ export function checkSettings(value: unknown): SettingsCheck {
     const parsed = parseBypassPattern(entry.pattern);
     if (!parsed.ok) return { ok: false, error: `bypass entry ${i + 1}: ${parsed.error}` };
   }
+  const autoBypass = value.autoBypass ?? [];
+  if (!Array.isArray(autoBypass)) return { ok: false, error: "'autoBypass' must be a list" };
+  for (const [i, entry] of autoBypass.entries()) {
+    if (
+      !isRecord(entry) ||
+      typeof entry.host !== 'string' ||
+      !entry.host ||
+      typeof entry.reason !== 'string' ||
+      typeof entry.learnedAt !== 'number' ||
+      typeof entry.expiresAt !== 'number'
+    ) {
+      return {
+        ok: false,
+        error: `auto-bypass entry ${i + 1} needs 'host', 'reason', 'learnedAt' and 'expiresAt'`,
+      };
+    }
+  }
+  const hours = value.autoBypassHours ?? DEFAULT_SETTINGS.autoBypassHours;
+  if (typeof hours !== 'number' || !(hours > 0) || hours > 24 * 365) {
+    return { ok: false, error: "'autoBypassHours' must be a number of hours from 0 to 8760" };
+  }
+  const invalid = value.allowInvalidUpstreamCertificates ?? [];
+  if (!Array.isArray(invalid)) {
+    return { ok: false, error: "'allowInvalidUpstreamCertificates' must be a list" };
+  }
+  for (const [i, pattern] of invalid.entries()) {
+    const parsed = typeof pattern === 'string' ? parseBypassPattern(pattern) : undefined;
+    if (!parsed?.ok) {
+      return {
+        ok: false,
+        error: `upstream-certificate exception ${i + 1}: ${parsed ? parsed.error : 'must be a host pattern text'}`,
+      };
+    }
+  }
+  const strip = value.stripAltSvcH3 ?? DEFAULT_SETTINGS.stripAltSvcH3;
+  if (typeof strip !== 'boolean')
+    return { ok: false, error: "'stripAltSvcH3' must be true or false" };
   const cap = value.captureBodyCap ?? DEFAULT_SETTINGS.captureBodyCap;
   if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 0 || cap > MAX_BODY_CAP) {
     return { ok: false, error: "'captureBodyCap' must be a whole number of bytes from 0 to 1 GiB" };
@@ -70,6 +134,10 @@ export function checkSettings(value: unknown): SettingsCheck {
       ...value,
       version: SETTINGS_VERSION,
       bypass: bypass as BypassEntry[],
+      autoBypass: autoBypass as LearnedBypass[],
+      autoBypassHours: hours,
+      allowInvalidUpstreamCertificates: invalid as string[],
+      stripAltSvcH3: strip,
       captureBodyCap: cap,
     },
   };

@@ -135,6 +135,7 @@ export function createCapture({
         }
       : {}),
     ...(ex.server ? { server: { ...ex.server } } : {}),
+    ...(ex.tls ? { tls: structuredClone(ex.tls) } : {}),
     timings: { ...ex.timings },
     connection: {
       clientConnectionId: ex.clientConnectionId,
@@ -200,6 +201,7 @@ export function createCapture({
     bytesDown: tn.bytesDown,
     durationMs: tn.durationMs ?? 0,
     ...(tn.reason ? { reason: tn.reason } : {}),
+    ...(tn.hello ? { hello: structuredClone(tn.hello) } : {}),
     tags: tn.tags.slice(),
     ...(tn.error ? { error: { ...tn.error } } : {}),
   });

@@ -134,8 +134,7 @@ describe('settings store', () => {
     const { store } = await openSettings(dir);
     await store.update({ captureBodyCap: 1024 });
     expect(onDisk()).toEqual({
-      version: 1,
-      bypass: [],
+      ...DEFAULT_SETTINGS,
       captureBodyCap: 1024,
       theme: { accent: 'teal' },
     });

@@ -1,4 +1,5 @@
 /** What every part of the engine needs to handle a connection: shared, read-only per process. */
+import type { SecureContext } from 'node:tls';
 import type { Hooks } from './hooks';
 import type { Upstream } from './upstream';
 
@@ -26,6 +27,13 @@ export interface EngineContext {
   isSelf(host: string, port: number): boolean;
   /** True when host:port is on the SSL bypass list (never decrypted). */
   isBypassed(host: string, port: number): boolean;
+  /**
+   * HTTPS interception: a secure context presenting a leaf for a host (throws when no
+   * certificate can name it). Absent: every CONNECT is relayed raw.
+   */
+  tls?: { contextFor(host: string): SecureContext };
+  /** Strip `h3` entries from `Alt-Svc` so browsers stay on TCP, where Loupe sees them. */
+  stripAltSvcH3: boolean;
   /** The CA certificate offered on the `loupe.local` page, when one is loaded. */
   ca?: CaForPage;
   /** A new id for a flow (exchange or tunnel). */

@@ -62,7 +62,27 @@ export function upstreamError(
       return make('connection_failed', `${where} cannot be reached from this machine (${code}).`);
     case 'UPSTREAM_PROXY_FAILED':
       return make('upstream_proxy_failed', e.message);
-    default:
+    default: {
+      const cert = certificateProblem(code, e.reason ?? e.message);
+      if (cert) {
+        return make(
+          'upstream_certificate_invalid',
+          `${where} presented a certificate Loupe does not trust: ${cert}. Loupe refused to continue, as a browser would. If you trust this server anyway, allow its invalid certificate in Loupe's settings for this host.`,
+        );
+      }
+      if (
+        code.startsWith('ERR_SSL_') ||
+        code === 'EPROTO' ||
+        code === 'ERR_TLS_HANDSHAKE_TIMEOUT'
+      ) {
+        const alert = /alert ([a-z ]+?)(?::|$)/i.exec(e.message)?.[1];
+        return make(
+          'connection_failed',
+          alert
+            ? `The TLS handshake with ${where} failed: the server refused it (alert ${alert.trim().replace(/^sslv3 |^tlsv1 /, '')}).`
+            : `The TLS handshake with ${where} failed (${code}).`,
+        );
+      }
       if (code === 'HPE_HEADER_OVERFLOW') {
         return make(
           'malformed_response',
@@ -79,6 +99,38 @@ export function upstreamError(
         phase === 'connect' ? 'connection_failed' : 'upstream_reset',
         `The connection to ${where} failed: ${e?.message ?? String(err)}.`,
       );
+    }
+  }
+}
+
+/** Words for an upstream certificate verification failure; undefined for other errors. */
+export function certificateProblem(code: string, reason: string | undefined): string | undefined {
+  switch (code) {
+    case 'CERT_HAS_EXPIRED':
+      return 'it has expired';
+    case 'CERT_NOT_YET_VALID':
+      return "it is not valid yet (check this computer's clock)";
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return 'it is self-signed';
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+      return 'its chain ends in a self-signed root that is not trusted';
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+      return 'it was issued by an unknown authority (the issuer is not in the trusted roots; add it with --upstream-ca)';
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `it is for another host name (${reason ?? 'hostname mismatch'})`;
+    case 'CERT_REVOKED':
+      return 'it has been revoked';
+    case 'CERT_SIGNATURE_FAILURE':
+    case 'CERT_UNTRUSTED':
+    case 'CERT_REJECTED':
+    case 'INVALID_CA':
+    case 'INVALID_PURPOSE':
+    case 'PATH_LENGTH_EXCEEDED':
+      return `it failed verification (${code})`;
+    default:
+      return undefined;
   }
 }
 

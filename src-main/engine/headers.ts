@@ -140,3 +140,47 @@ export function withHost(pairs: readonly HeaderPair[], authority: string): Heade
   if (!seen) out.unshift(['Host', authority]);
   return out;
 }
+
+/** Splits a header value at commas outside quoted strings. */
+function splitList(value: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (c === '"' && value[i - 1] !== '\\') quoted = !quoted;
+    if (c === ',' && !quoted) {
+      out.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  out.push(current);
+  return out.map((part) => part.trim()).filter(Boolean);
+}
+
+/**
+ * Removes HTTP/3 (QUIC) alternatives from `Alt-Svc`: a client told about them leaves the TCP
+ * proxy for UDP, out of Loupe's sight. Returns the same array when nothing changed; drops the
+ * header when no alternative remains.
+ */
+export function stripAltSvcH3(headers: HeaderPair[]): HeaderPair[] {
+  if (!headers.some(([n]) => n.toLowerCase() === 'alt-svc')) return headers;
+  let changed = false;
+  const out: HeaderPair[] = [];
+  for (const [name, value] of headers) {
+    if (name.toLowerCase() !== 'alt-svc') {
+      out.push([name, value]);
+      continue;
+    }
+    const kept = splitList(value).filter((entry) => {
+      const protocol = entry.split('=', 1)[0]!.trim().toLowerCase();
+      const h3 = protocol === 'h3' || protocol.startsWith('h3-') || protocol === 'quic';
+      if (h3) changed = true;
+      return !h3;
+    });
+    if (kept.length) out.push([name, kept.join(', ')]);
+  }
+  return changed ? out : headers;
+}

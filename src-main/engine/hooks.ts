@@ -7,7 +7,14 @@
  * before forwarding (this is where a breakpoint pauses). Every other hook is fire-and-forget and
  * must not throw: a throwing handler is reported on `internalError` and never breaks traffic.
  */
-import type { Endpoint, FlowError, FlowTimings, HeaderPair } from '../../src-common/flow';
+import type {
+  ClientHelloSummary,
+  Endpoint,
+  FlowError,
+  FlowTimings,
+  HeaderPair,
+  TlsInfo,
+} from '../../src-common/flow';
 import type { WebSocketSummary, WsMessage } from '../../src-common/websocket';
 
 /** The engine's live view of one HTTP exchange. Addons read it; only the engine writes it. */
@@ -35,6 +42,8 @@ export interface Exchange {
     bodySize: number;
   };
   server?: Endpoint;
+  /** TLS on both legs, for exchanges inside a decrypted connection. */
+  tls?: TlsInfo;
   timings: FlowTimings;
   upstreamConnectionId?: string;
   reused: boolean;
@@ -56,8 +65,37 @@ export interface Tunnel {
   /** Set when the tunnel has closed. */
   durationMs?: number;
   reason?: string;
+  /** The client's ClientHello, when it started TLS. */
+  hello?: ClientHelloSummary;
   tags: string[];
   error?: FlowError;
+}
+
+/** Why a client's TLS handshake with Loupe failed, as far as Loupe can tell. */
+export type HandshakeFailureKind =
+  /** A certificate alert (unknown_ca, bad_certificate, certificate_unknown…). */
+  | 'certificate_rejected'
+  /**
+   * The client received Loupe's certificate and closed cleanly without an alert or a request
+   * (pinning checked after the handshake, or a client that rejects silently).
+   */
+  | 'closed_after_handshake'
+  /** No cipher or version both sides accept. */
+  | 'no_shared_cipher'
+  /** The client reset or closed the connection mid-handshake without an alert. */
+  | 'reset'
+  | 'timeout'
+  | 'other';
+
+/** The outcome of a TLS handshake between a client and Loupe. */
+export interface HandshakeReport {
+  /** The host the leaf was minted for (SNI, else the CONNECT host). */
+  host: string;
+  port: number;
+  ok: boolean;
+  failure?: HandshakeFailureKind;
+  /** The client's address, for telling several clients apart. */
+  clientAddress: string;
 }
 
 export interface HookHandlers {
@@ -77,6 +115,8 @@ export interface HookHandlers {
   tunnelOpen(t: Tunnel): void;
   /** The tunnel closed (cleanly or with `t.error`). */
   tunnelClose(t: Tunnel): void;
+  /** A client finished (or failed) a TLS handshake with Loupe's certificate. */
+  tlsHandshake(report: HandshakeReport): void;
   /** A handler threw or rejected; reported so a bug in an addon is visible, never fatal. */
   internalError(err: unknown, hook: string): void;
   /**
@@ -102,6 +142,7 @@ export class Hooks {
     error: [],
     tunnelOpen: [],
     tunnelClose: [],
+    tlsHandshake: [],
     internalError: [],
     wsMessage: [],
   };

@@ -9,7 +9,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FlowError } from '../../src-common/flow';
 import { errorBody, statusFor, upstreamError } from './errors';
-import { forwardHeaders, responseRecord, toFlat, toPairs, withHost } from './headers';
+import {
+  forwardHeaders,
+  responseRecord,
+  stripAltSvcH3,
+  toFlat,
+  toPairs,
+  withHost,
+} from './headers';
 import type { Exchange } from './hooks';
 import type { EngineContext } from './context';
 import { bareHost, originForm, type UpstreamProxy } from './upstream';
@@ -20,6 +27,8 @@ interface Clock {
   socket?: number;
   lookup?: number;
   connect?: number;
+  /** TLS handshake with the server completed. */
+  secure?: number;
   sent?: number;
   firstByte?: number;
 }
@@ -82,7 +91,11 @@ export function forward(
 
   const start = (): void => {
     const targetName = target.host;
-    ex.server = { host: bareHost(target.hostname), port: target.port ? Number(target.port) : 80 };
+    const secure = target.protocol === 'https:';
+    ex.server = {
+      host: bareHost(target.hostname),
+      port: target.port ? Number(target.port) : secure ? 443 : 80,
+    };
     clock.request = performance.now();
     let upReq: http.ClientRequest;
     let via: UpstreamProxy | undefined;
@@ -94,7 +107,7 @@ export function forward(
         {
           pooled: true,
           maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE,
-          path: originForm(req.url ?? '', target),
+          path: originForm(ex.request.url, target),
         },
       ));
     } catch (err) {
@@ -118,12 +131,26 @@ export function forward(
       ex.reused = upReq.reusedSocket;
       ex.upstreamConnectionId = ctx.upstream.connectionId(socket);
       if (socket.remoteAddress) ex.server = { ...ex.server!, address: socket.remoteAddress };
+      const recordTls = (): void => {
+        const upstream = ctx.upstream.tlsSummary(socket);
+        if (upstream) ex.tls = { ...ex.tls, upstream };
+      };
       if (!upReq.reusedSocket) {
         socket.once('lookup', () => (clock.lookup = performance.now()));
         socket.once('connect', () => {
           clock.connect = performance.now();
           if (socket.remoteAddress) ex.server = { ...ex.server!, address: socket.remoteAddress };
         });
+        if (secure) {
+          socket.once('secureConnect', () => {
+            clock.secure = performance.now();
+            // Through an upstream proxy the TCP connect is the proxy's; the handshake is ours.
+            clock.connect ??= clock.socket;
+            recordTls();
+          });
+        }
+      } else if (secure) {
+        recordTls();
       }
     });
     upReq.once('finish', () => (clock.sent = performance.now()));
@@ -199,9 +226,16 @@ export function forward(
         return;
       }
       const response = ex.response!;
-      const headers = forwardHeaders(response.headers, {
+      let headers = forwardHeaders(response.headers, {
         dropTransferEncoding: req.httpVersion === '1.0',
       });
+      if (ctx.stripAltSvcH3) {
+        const stripped = stripAltSvcH3(headers);
+        if (stripped !== headers) {
+          headers = stripped;
+          ex.tags.push('alt-svc-h3-stripped');
+        }
+      }
       // Node's parser accepts reason phrases its writer refuses (a DEL, say): relay the rest.
       const reason = response.statusText.replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
       if (reason !== response.statusText) ex.tags.push('reason-phrase-cleaned');
@@ -262,13 +296,15 @@ export function forward(
 
 function setTimings(ex: Exchange, c: Clock, end: number): void {
   const connectStart = c.lookup ?? c.socket;
+  // HAR: `connect` includes the TLS handshake, which `ssl` also reports on its own.
+  const connected = c.secure ?? c.connect;
   ex.timings = {
     blocked: ms(c.request, c.socket),
     dns: ms(c.socket, c.lookup),
-    connect: c.connect === undefined ? -1 : ms(connectStart, c.connect),
-    ssl: -1,
-    send: ms(c.connect ?? c.socket, c.sent ?? c.firstByte),
-    wait: ms(c.sent ?? c.connect ?? c.socket, c.firstByte),
+    connect: connected === undefined ? -1 : ms(connectStart, connected),
+    ssl: c.secure === undefined ? -1 : ms(c.connect, c.secure),
+    send: ms(connected ?? c.socket, c.sent ?? c.firstByte),
+    wait: ms(c.sent ?? connected ?? c.socket, c.firstByte),
     receive: ms(c.firstByte, end),
   };
 }

@@ -2,13 +2,21 @@
  * The engine's public face: start a proxy, subscribe to its hooks, close it. Runs on plain Node;
  * nothing here knows of flows, UI or Electron.
  */
+import type { SecureContext } from 'node:tls';
 import type { CaForPage, EngineOptions } from './context';
 import { Hooks } from './hooks';
 import { ProxyServer } from './proxy-server';
 import { Upstream, parseUpstreamProxy } from './upstream';
 
 export { Hooks } from './hooks';
-export type { Exchange, Tunnel, HookHandlers, HookName } from './hooks';
+export type {
+  Exchange,
+  Tunnel,
+  HookHandlers,
+  HookName,
+  HandshakeReport,
+  HandshakeFailureKind,
+} from './hooks';
 export type { CaForPage } from './context';
 export { parseUpstreamProxy } from './upstream';
 
@@ -30,6 +38,15 @@ export interface ProxyOptions {
   trustedCa?: string[];
   /** Offered on the `loupe.local` page. */
   ca?: CaForPage;
+  /**
+   * HTTPS interception: secure contexts presenting Loupe's leaf per host (certs/leaf.ts's
+   * LeafMinter). Absent: every CONNECT is relayed raw.
+   */
+  tls?: { contextFor(host: string): SecureContext };
+  /** Strip `h3` from `Alt-Svc` on relayed responses (default true). */
+  stripAltSvcH3?: boolean;
+  /** Hosts whose invalid upstream certificates are accepted (the user's exceptions). */
+  allowInvalidCertificate?: (host: string, port: number) => boolean;
   upstreamTimeoutMs?: number;
   headersTimeoutMs?: number;
   maxHeaderSize?: number;
@@ -41,6 +58,11 @@ export interface RunningProxy {
   /** `http://HOST:PORT`, IPv6 in brackets. */
   readonly url: string;
   readonly hooks: Hooks;
+  /**
+   * Call after the bypass predicate's answers changed: closes decrypted connections whose host
+   * is now bypassed and bypassed tunnels whose host no longer is. Returns how many closed.
+   */
+  bypassChanged(): number;
   close(): Promise<void>;
 }
 
@@ -63,11 +85,16 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
     ...(upstreamProxy ? { upstreamProxy } : {}),
     ...(opts.noProxy ? { noProxy: opts.noProxy } : {}),
     ...(opts.trustedCa ? { ca: opts.trustedCa } : {}),
+    ...(opts.allowInvalidCertificate
+      ? { allowInvalidCertificate: opts.allowInvalidCertificate }
+      : {}),
   });
   const server = new ProxyServer({
     hooks,
     upstream,
     isBypassed: opts.isBypassed ?? (() => false),
+    stripAltSvcH3: opts.stripAltSvcH3 ?? true,
+    ...(opts.tls ? { tls: opts.tls } : {}),
     options: {
       upstreamTimeoutMs: opts.upstreamTimeoutMs ?? DEFAULT_ENGINE_OPTIONS.upstreamTimeoutMs,
       headersTimeoutMs: opts.headersTimeoutMs ?? DEFAULT_ENGINE_OPTIONS.headersTimeoutMs,
@@ -88,6 +115,7 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
     port: bound.port,
     url: `http://${urlHost}:${bound.port}`,
     hooks,
+    bypassChanged: () => server.bypassChanged(),
     close: () => server.close(),
   };
 }

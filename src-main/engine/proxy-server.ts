@@ -17,7 +17,13 @@ import { rawTextResponse, toPairs } from './headers';
 import type { Exchange } from './hooks';
 import { forward } from './http-exchange';
 import { localPage, MAGIC_HOST, type LocalResponse } from './local-page';
-import { handleConnect } from './tunnel';
+import {
+  handleConnect,
+  handleDirectTls,
+  type ActiveConnection,
+  type TlsDeps,
+  type TlsOrigin,
+} from './tunnel';
 import { handleUpgrade } from './upgrade';
 import { bareHost, originForm } from './upstream';
 
@@ -27,6 +33,11 @@ export class ProxyServer {
   readonly ctx: EngineContext;
   private readonly net: net.Server;
   private readonly http: http.Server;
+  /** Serves decrypted HTTP/1.x connections; their origin comes from `origins`. */
+  private readonly tlsHttp: http.Server;
+  private readonly origins = new WeakMap<Socket, TlsOrigin>();
+  private readonly active = new Set<ActiveConnection>();
+  private readonly deps: TlsDeps;
   private readonly sockets = new Set<Socket>();
   private readonly clientIds = new WeakMap<Socket, string>();
   private nextClientId = 1;
@@ -40,22 +51,52 @@ export class ProxyServer {
       newId: () => randomUUID(),
       clientConnectionId: (socket) => this.clientId(socket),
     };
-    this.http = http.createServer({
+    const serverOptions: http.ServerOptions = {
       maxHeaderSize: base.options.maxHeaderSize,
       headersTimeout: base.options.headersTimeoutMs,
       // Uploads may legitimately take long; only the head has a deadline.
       requestTimeout: 0,
       keepAliveTimeout: 30_000,
       noDelay: true,
-    });
+    };
+    this.deps = {
+      serve: (socket, origin) => {
+        this.origins.set(socket, origin);
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
+        this.tlsHttp.emit('connection', socket);
+      },
+      track: (conn) => {
+        this.active.add(conn);
+        return () => this.active.delete(conn);
+      },
+    };
+    this.http = http.createServer(serverOptions);
     // Node drops headers past a count limit without a word; the head is already bounded by
     // maxHeaderSize, and a proxy forwards every header it was given.
     this.http.maxHeadersCount = 0;
     this.http.on('request', (req, res) => this.onRequest(req, res));
     this.http.on('checkContinue', (req, res) => this.onRequest(req, res));
     this.http.on('connect', (req, socket, head) =>
-      handleConnect(this.ctx, req, socket as Socket, head, (s) => this.accept(s)),
+      handleConnect(this.ctx, req, socket as Socket, head, (s) => this.accept(s), this.deps),
     );
+    this.tlsHttp = http.createServer(serverOptions);
+    this.tlsHttp.maxHeadersCount = 0;
+    this.tlsHttp.on('request', (req, res) => this.onTlsRequest(req, res));
+    this.tlsHttp.on('checkContinue', (req, res) => this.onTlsRequest(req, res));
+    this.tlsHttp.on('upgrade', (req, socket, head) =>
+      this.onTlsUpgrade(req, socket as Socket, head),
+    );
+    this.tlsHttp.on('connect', (_req, socket) => {
+      (socket as Socket).end(
+        rawTextResponse(405, 'CONNECT inside an HTTPS connection is not supported.\n'),
+      );
+    });
+    this.tlsHttp.on('clientError', (err, socket) => {
+      const origin = this.origins.get(socket as Socket);
+      if (origin && origin.requests++ === 0) origin.onFirstRequest();
+      this.onClientError(err, socket as Socket);
+    });
     this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as Socket, head));
     this.http.on('clientError', (err, socket) => this.onClientError(err, socket as Socket));
     // Half-open sockets, as Node's own http.Server uses: the HTTP layer decides what a client's
@@ -123,13 +164,89 @@ export class ProxyServer {
       socket.removeListener('end', silent);
       socket.unshift(chunk);
       if (chunk[0] === 0x16) {
-        // TLS straight to the proxy port: interception arrives with the HTTPS issue.
-        socket.destroy();
+        // TLS straight to the proxy port: its server name (SNI) says where it is going.
+        if (this.ctx.tls) handleDirectTls(this.ctx, socket, this.deps);
+        else socket.destroy();
         return;
       }
       this.http.emit('connection', socket);
       socket.resume();
     });
+  }
+
+  /**
+   * Re-applies the SSL bypass list to open connections after it changed: decrypted connections
+   * whose host is now bypassed, and tunnels bypassed for a host no longer listed, are closed so
+   * the client reconnects under the new rule. Returns how many were closed.
+   */
+  bypassChanged(): number {
+    let closed = 0;
+    for (const conn of [...this.active]) {
+      const bypass =
+        this.ctx.isBypassed(conn.host, conn.port) ||
+        (conn.sni !== undefined && this.ctx.isBypassed(conn.sni, conn.port));
+      if ((conn.intercepted && bypass) || (conn.bypassed && !bypass)) {
+        this.active.delete(conn);
+        conn.close();
+        closed++;
+      }
+    }
+    return closed;
+  }
+
+  private onTlsRequest(req: IncomingMessage, res: ServerResponse): void {
+    res.sendDate = false;
+    const origin = this.origins.get(req.socket);
+    if (!origin) {
+      res.destroy();
+      return;
+    }
+    if (origin.requests++ === 0) origin.onFirstRequest();
+    const url = tlsUrl(origin, req.url ?? '/');
+    const ex = this.newExchange(req, url ?? `https://${authorityOf(origin)}/`);
+    ex.tls = { client: { ...origin.client } };
+    if (!url) {
+      const why = `'${(req.url ?? '').slice(0, 200)}' is not a request target Loupe can forward.`;
+      this.answerLocally(ex, req, res, plain(400, 'Bad Request', `${why}\n`), {
+        code: 'bad_request',
+        message: why,
+        phase: 'request',
+      });
+      return;
+    }
+    const target = new URL(url);
+    if (this.isSelf(origin.host, origin.port)) {
+      ex.tags.push('loupe-page');
+      this.answerLocally(
+        ex,
+        req,
+        res,
+        localPage(ex.request.method, target.pathname + target.search, this.ctx.ca),
+      );
+      return;
+    }
+    forward(this.ctx, ex, req, res, target);
+  }
+
+  private onTlsUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const origin = this.origins.get(socket);
+    if (!origin) {
+      socket.destroy();
+      return;
+    }
+    if (origin.requests++ === 0) origin.onFirstRequest();
+    const url = tlsUrl(origin, req.url ?? '/');
+    if (!url || this.isSelf(origin.host, origin.port)) {
+      socket.end(rawTextResponse(400, 'Loupe cannot relay this upgrade.\n'));
+      return;
+    }
+    const target = new URL(url);
+    const ex = this.newExchange(req, url);
+    ex.tls = { client: { ...origin.client } };
+    const run = (): void => handleUpgrade(this.ctx, ex, req, socket, head, target);
+    const paused = this.ctx.hooks.emitPausable('requestHeaders', ex);
+    if (paused) void paused.then(run);
+    else run();
   }
 
   private clientId(socket: Socket): string {
@@ -339,6 +456,32 @@ export class ProxyServer {
     };
     socket.end(rawTextResponse(tooLarge ? 431 : 400, `${message}\n`));
     this.ctx.hooks.emit('error', ex);
+  }
+}
+
+function authorityOf(origin: TlsOrigin): string {
+  const host = origin.host.includes(':') ? `[${origin.host}]` : origin.host;
+  return origin.port === 443 ? host : `${host}:${origin.port}`;
+}
+
+/**
+ * The absolute URL of a request on a decrypted connection: the connection's origin (from SNI or
+ * CONNECT, never the Host header) and the request target as the client wrote it.
+ */
+function tlsUrl(origin: TlsOrigin, raw: string): string | undefined {
+  let path = raw;
+  if (!raw.startsWith('/')) {
+    // Absolute form inside TLS is legal but rare; only its path and query are used.
+    const m = /^https?:\/\/[^/?#]*(.*)$/i.exec(raw);
+    if (!m) return undefined;
+    path = m[1] ? (m[1].startsWith('/') ? m[1] : `/${m[1]}`) : '/';
+  }
+  const url = `https://${authorityOf(origin)}${path.split('#', 1)[0]}`;
+  try {
+    new URL(url);
+    return url;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,15 +1,58 @@
 /**
- * CONNECT: opens a TCP connection to the requested host (directly or through the upstream
- * proxy), answers 200, and relays bytes both ways untouched. The relay is recorded as a tunnel
- * flow: target, whether the client spoke TLS, bytes each way, duration.
+ * CONNECT, and TLS arriving directly on the proxy port. When HTTPS interception is on (a CA is
+ * loaded), Loupe answers CONNECT at once, reads the client's ClientHello and decides:
+ *
+ * - the CONNECT host, then the SNI, is on the SSL bypass list → a raw tunnel (TCP flow);
+ * - the client does not speak TLS, offers only non-HTTP protocols (ALPN), or names a host no
+ *   certificate can carry → a raw tunnel, with the reason in words;
+ * - otherwise → TLS is terminated with a leaf for the SNI (else the CONNECT host) and the
+ *   decrypted connection is handed to the proxy's HTTP server for that origin.
+ *
+ * A failed client handshake becomes a "TLS handshake failed" flow saying in words what most
+ * likely happened, and is reported on the `tlsHandshake` hook (the bypass-learning addon's
+ * input). Without a CA every CONNECT is a raw tunnel, connected before it is answered.
  */
 import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import type { TlsLeg } from '../../src-common/flow';
+import { parseClientHello, type ClientHello } from './client-hello';
 import type { EngineContext } from './context';
 import { errorBody, statusFor, upstreamError } from './errors';
 import { rawTextResponse } from './headers';
-import type { Tunnel } from './hooks';
+import type { HandshakeFailureKind, Tunnel } from './hooks';
+
+/** How long a client may take to complete its TLS handshake with Loupe. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * A client that completes the handshake and closes within this window without sending a byte
+ * most likely checked the certificate after the handshake and disliked it (pinning).
+ */
+export const SILENT_CLOSE_WINDOW_MS = 2_000;
+
+/** A decrypted client connection: where its requests go and how its TLS was negotiated. */
+export interface TlsOrigin {
+  host: string;
+  port: number;
+  client: TlsLeg;
+  /** Requests (or upgrades) seen on the connection; 0 until the first arrives. */
+  requests: number;
+  /** Called by the HTTP side when the first request arrives (the interception succeeded). */
+  onFirstRequest(): void;
+}
+
+/** A CONNECT tunnel or decrypted connection in progress, for re-deciding on bypass changes. */
+export interface ActiveConnection {
+  host: string;
+  port: number;
+  sni?: string;
+  /** Decrypted by Loupe. */
+  intercepted: boolean;
+  /** Relayed raw because the bypass list said so. */
+  bypassed: boolean;
+  close(): void;
+}
 
 /** Parses a CONNECT authority (`host:port`, `[v6]:port`); undefined when malformed. */
 export function parseAuthority(authority: string): { host: string; port: number } | undefined {
@@ -22,6 +65,27 @@ export function parseAuthority(authority: string): { host: string; port: number 
   return { host, port };
 }
 
+/** What the engine's TLS side needs from the proxy server. */
+export interface TlsDeps {
+  /** Hands a decrypted HTTP/1.x connection to the HTTP server. */
+  serve(socket: tls.TLSSocket, origin: TlsOrigin): void;
+  /** Tracks a connection for bypass changes; returns the function that forgets it. */
+  track(conn: ActiveConnection): () => void;
+}
+
+function newTunnel(ctx: EngineContext, client: Socket, host: string, port: number): Tunnel {
+  return {
+    id: ctx.newId(),
+    startedAt: Date.now(),
+    client: { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 },
+    target: { host, port },
+    protocol: 'unknown',
+    bytesUp: 0,
+    bytesDown: 0,
+    tags: [],
+  };
+}
+
 /**
  * Handles a CONNECT request. `reenter` feeds a socket back to the listener as if it were a new
  * connection; it is used when the client CONNECTs to the proxy itself.
@@ -32,6 +96,7 @@ export function handleConnect(
   client: Socket,
   head: Buffer,
   reenter: (socket: Socket) => void,
+  deps: TlsDeps,
 ): void {
   const target = parseAuthority(req.url ?? '');
   if (!target) {
@@ -49,24 +114,390 @@ export function handleConnect(
     reenter(client);
     return;
   }
+  const tunnel = newTunnel(ctx, client, target.host, target.port);
+  if (ctx.isBypassed(target.host, target.port)) {
+    tunnel.tags.push('bypassed');
+    relayRaw(
+      ctx,
+      tunnel,
+      client,
+      head,
+      false,
+      deps,
+      'On the SSL bypass list: relayed without decryption.',
+    );
+    return;
+  }
+  if (!ctx.tls) {
+    relayRaw(ctx, tunnel, client, head, false, deps, undefined);
+    return;
+  }
+  client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+  readHello(ctx, tunnel, client, head, deps, target);
+}
 
-  const tunnel: Tunnel = {
-    id: ctx.newId(),
-    startedAt: Date.now(),
-    client: { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 },
-    target: { host: target.host, port: target.port },
-    protocol: 'unknown',
-    bytesUp: 0,
-    bytesDown: 0,
-    tags: [],
+/** TLS sent straight to the proxy port (a transparent or `--resolve`d client): SNI decides. */
+export function handleDirectTls(ctx: EngineContext, client: Socket, deps: TlsDeps): void {
+  const tunnel = newTunnel(ctx, client, '', 443);
+  readHello(ctx, tunnel, client, Buffer.alloc(0), deps, undefined);
+}
+
+/** Buffers the client's first bytes until its ClientHello is complete, then decides. */
+function readHello(
+  ctx: EngineContext,
+  tunnel: Tunnel,
+  client: Socket,
+  head: Buffer,
+  deps: TlsDeps,
+  target: { host: string; port: number } | undefined,
+): void {
+  let buffered = head;
+  const timer = setTimeout(() => client.destroy(), ctx.options.headersTimeoutMs);
+  const stop = (): void => {
+    clearTimeout(timer);
+    client.removeListener('data', onData);
+    client.removeListener('end', onEnd);
+    client.pause();
   };
+  const onEnd = (): void => {
+    stop();
+    client.destroy();
+  };
+  const decide = (): boolean => {
+    if (buffered.length === 0) return false;
+    if (buffered[0] !== 0x16) {
+      stop();
+      if (!target) {
+        client.destroy();
+        return true;
+      }
+      relayRaw(
+        ctx,
+        tunnel,
+        client,
+        buffered,
+        true,
+        deps,
+        'The client did not start TLS; the bytes were relayed as they are.',
+      );
+      return true;
+    }
+    tunnel.protocol = 'tls';
+    const result = parseClientHello(buffered);
+    if (result.kind === 'more') return false;
+    stop();
+    if (result.kind === 'invalid') {
+      if (!target) {
+        client.destroy();
+        return true;
+      }
+      relayRaw(
+        ctx,
+        tunnel,
+        client,
+        buffered,
+        true,
+        deps,
+        `TLS relayed without decryption: ${result.reason}.`,
+      );
+      return true;
+    }
+    onHello(ctx, tunnel, client, buffered, result.hello, deps, target);
+    return true;
+  };
+  const onData = (chunk: Buffer): void => {
+    buffered = buffered.length ? Buffer.concat([buffered, chunk]) : chunk;
+    decide();
+  };
+  client.on('error', () => client.destroy());
+  if (decide()) return;
+  client.on('data', onData);
+  client.once('end', onEnd);
+  client.resume();
+}
+
+const HTTP_ALPN = new Set(['http/1.1', 'http/1.0', 'h2']);
+
+function onHello(
+  ctx: EngineContext,
+  tunnel: Tunnel,
+  client: Socket,
+  buffered: Buffer,
+  hello: ClientHello,
+  deps: TlsDeps,
+  target: { host: string; port: number } | undefined,
+): void {
+  tunnel.hello = {
+    ...(hello.serverName ? { sni: hello.serverName } : {}),
+    alpn: hello.alpn,
+    versions: hello.versions,
+  };
+  const sni = hello.serverName;
+  if (!target) {
+    // Straight to the port: the SNI is the only address there is.
+    if (!sni) {
+      tunnel.target.host = '(no server name)';
+      failedHandshake(
+        ctx,
+        tunnel,
+        client,
+        'other',
+        'TLS arrived directly on the proxy port without a server name (SNI), so Loupe cannot tell which server it is for. Configure the client to use Loupe as its proxy instead.',
+      );
+      return;
+    }
+    tunnel.target.host = sni;
+    if (ctx.isSelf(sni, tunnel.target.port) === false && ctx.isBypassed(sni, tunnel.target.port)) {
+      tunnel.tags.push('bypassed');
+      relayRaw(
+        ctx,
+        tunnel,
+        client,
+        buffered,
+        true,
+        deps,
+        'Its server name (SNI) is on the SSL bypass list: relayed without decryption.',
+      );
+      return;
+    }
+  } else if (sni && sni !== target.host.toLowerCase() && ctx.isBypassed(sni, target.port)) {
+    tunnel.tags.push('bypassed');
+    relayRaw(
+      ctx,
+      tunnel,
+      client,
+      buffered,
+      true,
+      deps,
+      `Its server name (SNI ${sni}) is on the SSL bypass list: relayed without decryption.`,
+    );
+    return;
+  }
+  if (hello.alpn.length > 0 && !hello.alpn.some((p) => HTTP_ALPN.has(p))) {
+    relayRaw(
+      ctx,
+      tunnel,
+      client,
+      buffered,
+      true,
+      deps,
+      `The client asked for ${hello.alpn.join(', ')} over TLS, not HTTP; relayed without decryption.`,
+    );
+    return;
+  }
+  const host = sni ?? tunnel.target.host;
+  let context: tls.SecureContext;
+  try {
+    context = ctx.tls!.contextFor(host);
+  } catch (err) {
+    relayRaw(
+      ctx,
+      tunnel,
+      client,
+      buffered,
+      true,
+      deps,
+      `Not decrypted: ${(err as Error).message}.`,
+    );
+    return;
+  }
+  intercept(ctx, tunnel, client, buffered, hello, context, host, deps);
+}
+
+function intercept(
+  ctx: EngineContext,
+  tunnel: Tunnel,
+  client: Socket,
+  buffered: Buffer,
+  hello: ClientHello,
+  context: tls.SecureContext,
+  host: string,
+  deps: TlsDeps,
+): void {
+  client.unshift(buffered);
+  const port = tunnel.target.port;
+  const secure = new tls.TLSSocket(client, {
+    isServer: true,
+    secureContext: context,
+    ALPNProtocols: ['http/1.1'],
+  });
+  let secured = false;
+  let failed = false;
+  const forget = deps.track({
+    host: tunnel.target.host,
+    port,
+    ...(hello.serverName ? { sni: hello.serverName } : {}),
+    intercepted: true,
+    bypassed: false,
+    close: () => secure.destroy(),
+  });
+  const fail = (kind: HandshakeFailureKind, detail?: string): void => {
+    if (failed) return;
+    failed = true;
+    clearTimeout(timer);
+    secure.destroy();
+    ctx.hooks.emit('tlsHandshake', {
+      host,
+      port,
+      ok: false,
+      failure: kind,
+      clientAddress: tunnel.client.address,
+    });
+    failedHandshake(ctx, tunnel, client, kind, handshakeWords(kind, host, detail), detail);
+  };
+  const timer = setTimeout(() => fail('timeout'), HANDSHAKE_TIMEOUT_MS);
+  secure.once('secure', () => {
+    secured = true;
+    clearTimeout(timer);
+    const securedAt = performance.now();
+    const cipher = secure.getCipher();
+    const origin: TlsOrigin = {
+      host,
+      port,
+      client: {
+        ...(secure.getProtocol() ? { version: secure.getProtocol()! } : {}),
+        ...(cipher ? { cipher: cipher.standardName ?? cipher.name } : {}),
+        ...(secure.alpnProtocol ? { alpn: secure.alpnProtocol } : {}),
+        ...(hello.serverName ? { sni: hello.serverName } : {}),
+      },
+      requests: 0,
+      onFirstRequest: () =>
+        ctx.hooks.emit('tlsHandshake', {
+          host,
+          port,
+          ok: true,
+          clientAddress: tunnel.client.address,
+        }),
+    };
+    secure.once('close', () => {
+      forget();
+      if (origin.requests === 0 && performance.now() - securedAt < SILENT_CLOSE_WINDOW_MS) {
+        fail('closed_after_handshake');
+      }
+    });
+    deps.serve(secure, origin);
+  });
+  secure.on('error', (err: NodeJS.ErrnoException) => {
+    if (secured) return;
+    fail(classifyHandshakeError(err), err.code ?? err.message);
+  });
+  // The listener's sockets are half-open; a client that finishes mid-handshake is gone.
+  // A clean close after Loupe's certificate went out, without an alert, is how some clients
+  // (Node's, for one) reject a certificate; a close before it is just a hang-up.
+  secure.once('end', () => {
+    if (!secured) fail(client.bytesWritten > 0 ? 'closed_after_handshake' : 'reset');
+  });
+  secure.once('close', () => {
+    if (!secured) {
+      forget();
+      fail('reset');
+    }
+  });
+}
+
+/** Sorts a server-side handshake error into what most likely happened. */
+export function classifyHandshakeError(err: NodeJS.ErrnoException): HandshakeFailureKind {
+  const code = err.code ?? '';
+  const text = `${code} ${err.message}`.toUpperCase();
+  if (
+    /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|ACCESS_DENIED)/.test(
+      text,
+    )
+  ) {
+    return 'certificate_rejected';
+  }
+  if (
+    /NO_SHARED_CIPHER|UNSUPPORTED_PROTOCOL|VERSION_TOO_LOW|NO_PROTOCOLS_AVAILABLE|WRONG_VERSION|HANDSHAKE_FAILURE|INAPPROPRIATE_FALLBACK|NO_APPLICATION_PROTOCOL/.test(
+      text,
+    )
+  ) {
+    return 'no_shared_cipher';
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE' || /SOCKET HANG UP|DISCONNECTED/.test(text)) {
+    return 'reset';
+  }
+  return 'other';
+}
+
+function handshakeWords(kind: HandshakeFailureKind, host: string, detail?: string): string {
+  switch (kind) {
+    case 'certificate_rejected':
+      return `The client rejected Loupe's certificate for ${host}${detail ? ` (${alertName(detail)})` : ''}: it pins its certificates, or it does not trust the Loupe CA. Trust the CA (open http://loupe.local/ through the proxy) or add ${host} to the SSL bypass list.`;
+    case 'closed_after_handshake':
+      return `The client received Loupe's certificate for ${host} and hung up without sending a request or saying why: it most likely pins its certificates, or does not trust the Loupe CA.`;
+    case 'no_shared_cipher':
+      return `The client and Loupe have no TLS version or cipher in common for ${host}${detail ? ` (${detail})` : ''}.`;
+    case 'reset':
+      return `The client closed the connection to ${host} during the TLS handshake without saying why.`;
+    case 'timeout':
+      return `The client did not finish the TLS handshake for ${host} within ${HANDSHAKE_TIMEOUT_MS / 1000} s.`;
+    default:
+      return `The TLS handshake with the client for ${host} failed${detail ? ` (${detail})` : ''}.`;
+  }
+}
+
+/** `ERR_SSL_TLSV1_ALERT_UNKNOWN_CA` → `alert unknown_ca`. */
+function alertName(detail: string): string {
+  const m = /ALERT_([A-Z_]+)/.exec(detail.toUpperCase());
+  return m ? `alert ${m[1]!.toLowerCase()}` : detail;
+}
+
+/** Reports a failed client handshake as a tunnel flow with `tls_handshake_failed`. */
+function failedHandshake(
+  ctx: EngineContext,
+  tunnel: Tunnel,
+  client: Socket,
+  kind: HandshakeFailureKind,
+  message: string,
+  detail?: string,
+): void {
+  tunnel.protocol = 'tls';
+  tunnel.tags.push('handshake-failed');
+  tunnel.error = {
+    code: 'tls_handshake_failed',
+    message,
+    phase: 'tunnel',
+    detail: detail ? `${kind}: ${detail}` : kind,
+  };
+  tunnel.bytesUp = client.bytesRead;
+  tunnel.bytesDown = client.bytesWritten;
+  tunnel.durationMs = Date.now() - tunnel.startedAt;
+  client.destroy();
+  ctx.hooks.emit('tunnelOpen', tunnel);
+  ctx.hooks.emit('tunnelClose', tunnel);
+}
+
+/**
+ * Relays a connection as raw bytes. `answered`: the client already has its 200 (interception
+ * was on and the ClientHello decided against it); `head` is what it sent so far.
+ */
+function relayRaw(
+  ctx: EngineContext,
+  tunnel: Tunnel,
+  client: Socket,
+  head: Buffer,
+  answered: boolean,
+  deps: TlsDeps,
+  reason: string | undefined,
+): void {
   const t0 = performance.now();
+  const { host, port } = tunnel.target;
+  if (reason) tunnel.reason = reason;
   ctx.hooks.emit('tunnelOpen', tunnel);
 
   let upstream: Socket | undefined;
   let closed = false;
+  const forget = deps.track({
+    host,
+    port,
+    ...(tunnel.hello?.sni ? { sni: tunnel.hello.sni } : {}),
+    intercepted: false,
+    bypassed: tunnel.tags.includes('bypassed'),
+    close: () => close(),
+  });
   const report = (): void => {
     closed = true;
+    forget();
     tunnel.durationMs = Math.round(performance.now() - t0);
     ctx.hooks.emit('tunnelClose', tunnel);
   };
@@ -76,20 +507,17 @@ export function handleConnect(
       tunnel.bytesUp = upstream.bytesWritten;
       tunnel.bytesDown = upstream.bytesRead;
     }
-    if (err && !tunnel.error) tunnel.error = upstreamError(err, req.url ?? '', 'tunnel');
+    if (err && !tunnel.error) tunnel.error = upstreamError(err, `${host}:${port}`, 'tunnel');
     client.destroy();
     upstream?.destroy();
     report();
   };
 
-  const bypassed = ctx.isBypassed(target.host, target.port);
-  if (bypassed) tunnel.tags.push('bypassed');
   const sniff = (chunk: Buffer): void => {
     tunnel.protocol = chunk[0] === 0x16 ? 'tls' : 'unknown';
-    tunnel.reason = bypassed
-      ? 'On the SSL bypass list: relayed without decryption.'
-      : tunnel.protocol === 'tls'
-        ? 'TLS relayed without decryption: HTTPS interception is not enabled in this build.'
+    tunnel.reason ??=
+      tunnel.protocol === 'tls'
+        ? 'TLS relayed without decryption: HTTPS interception is off (no CA loaded).'
         : 'The client did not start TLS; the bytes were relayed as they are.';
   };
   if (head.length) sniff(head);
@@ -97,16 +525,16 @@ export function handleConnect(
   client.pause();
   client.on('error', () => close());
 
-  ctx.upstream.openTunnel(target.host, target.port, ctx.options.upstreamTimeoutMs).then(
+  ctx.upstream.openTunnel(host, port, ctx.options.upstreamTimeoutMs).then(
     ({ socket, address }) => {
       upstream = socket;
       if (address) tunnel.target.address = address;
-      if (ctx.upstream.proxyFor(target.host, target.port)) tunnel.tags.push('upstream-proxy');
+      if (ctx.upstream.proxyFor(host, port)) tunnel.tags.push('upstream-proxy');
       if (client.destroyed) {
         close();
         return;
       }
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (!answered) client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length) socket.write(head);
       socket.on('error', (err) => close(err));
       socket.on('close', () => close());
@@ -116,12 +544,15 @@ export function handleConnect(
       client.resume();
     },
     (err: unknown) => {
-      const error = upstreamError(err, `${target.host}:${target.port}`, 'connect');
+      const error = upstreamError(err, `${host}:${port}`, 'connect');
       tunnel.error = error;
       if (!client.destroyed) {
-        client.end(
-          rawTextResponse(statusFor(error), errorBody(error), ['X-Loupe-Error', error.code]),
-        );
+        if (answered) client.destroy();
+        else {
+          client.end(
+            rawTextResponse(statusFor(error), errorBody(error), ['X-Loupe-Error', error.code]),
+          );
+        }
       }
       if (!closed) report();
     },

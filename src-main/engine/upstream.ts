@@ -8,7 +8,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { Socket } from 'node:net';
-import type { HeaderPair } from '../../src-common/flow';
+import tls from 'node:tls';
+import type { CertSummary, HeaderPair, TlsInfo } from '../../src-common/flow';
 import { toFlat } from './headers';
 
 export type LookupFn = NonNullable<net.TcpSocketConnectOpts['lookup']>;
@@ -30,8 +31,13 @@ export interface UpstreamConfig {
   upstreamProxy?: UpstreamProxy;
   /** Hosts that go direct even when an upstream proxy is set. */
   noProxy?: (host: string, port: number) => boolean;
-  /** Trusted roots for TLS to an HTTPS upstream proxy; undefined means Node's defaults. */
+  /**
+   * Trusted roots for upstream TLS (servers and an https:// upstream proxy); undefined means
+   * Node's defaults.
+   */
   ca?: string[];
+  /** Hosts whose invalid certificates are accepted (the user's per-host exception). */
+  allowInvalidCertificate?: (host: string, port: number) => boolean;
 }
 
 /** Parses `--upstream-proxy`; throws an Error whose message says what is wrong. */
@@ -80,8 +86,12 @@ export function bareHost(host: string): string {
 export class Upstream {
   readonly lookup: LookupFn;
   private readonly agent: http.Agent;
+  private readonly tlsAgent: https.Agent;
   private readonly proxyAgent?: http.Agent;
+  /** Built once: a `ca` option per request would be re-read and made part of the pool key. */
+  private readonly secureContext: tls.SecureContext;
   private readonly ids = new WeakMap<Socket, string>();
+  private readonly summaries = new WeakMap<Socket, NonNullable<TlsInfo['upstream']>>();
   private nextId = 1;
 
   constructor(private readonly config: UpstreamConfig) {
@@ -94,6 +104,8 @@ export class Upstream {
       noDelay: true,
     };
     this.agent = new http.Agent(poolOptions);
+    this.secureContext = tls.createSecureContext(config.ca ? { ca: config.ca } : {});
+    this.tlsAgent = new https.Agent(poolOptions);
     const proxy = config.upstreamProxy;
     if (proxy) {
       this.proxyAgent = proxy.secure
@@ -124,7 +136,8 @@ export class Upstream {
   ): { req: http.ClientRequest; via?: UpstreamProxy } {
     const path = opts.path ?? target.pathname + target.search;
     const host = bareHost(target.hostname);
-    const port = target.port ? Number(target.port) : 80;
+    const secure = target.protocol === 'https:';
+    const port = target.port ? Number(target.port) : secure ? 443 : 80;
     const proxy = this.proxyFor(host, port);
     const common = {
       method,
@@ -132,6 +145,38 @@ export class Upstream {
       setHost: false,
       ...(opts.maxHeaderSize ? { maxHeaderSize: opts.maxHeaderSize } : {}),
     };
+    if (secure) {
+      const tlsOptions = this.tlsOptions(host, port);
+      const flat = toFlat(headers) as unknown as http.OutgoingHttpHeaders;
+      if (!proxy) {
+        const req = https.request({
+          ...common,
+          ...tlsOptions,
+          host,
+          port,
+          path,
+          headers: flat,
+          agent: opts.pooled ? this.tlsAgent : new https.Agent({ keepAlive: false }),
+        });
+        return { req };
+      }
+      // Through the upstream proxy: CONNECT, then TLS to the server inside the tunnel.
+      const req = http.request({
+        ...common,
+        host,
+        port,
+        path,
+        headers: flat,
+        createConnection: (_opts: unknown, done: (err: Error | null, socket?: Socket) => void) => {
+          this.tunnelThroughProxy(proxy, host, port, 120_000).then(
+            ({ socket }) => done(null, tls.connect({ ...tlsOptions, socket })),
+            (err: Error) => done(err),
+          );
+          return undefined;
+        },
+      } as http.RequestOptions);
+      return { req, via: proxy };
+    }
     if (!proxy) {
       const flat = toFlat(headers) as unknown as http.OutgoingHttpHeaders;
       const req = http.request({
@@ -165,6 +210,49 @@ export class Upstream {
     return { req, via: proxy };
   }
 
+  /** TLS options for a connection to a server: trusted roots, SNI, ALPN, verification. */
+  private tlsOptions(host: string, port: number): tls.ConnectionOptions {
+    return {
+      secureContext: this.secureContext,
+      ...(net.isIP(host) ? {} : { servername: host }),
+      ALPNProtocols: ['http/1.1'],
+      rejectUnauthorized: !(this.config.allowInvalidCertificate?.(host, port) ?? false),
+    };
+  }
+
+  /**
+   * What a secure upstream socket negotiated and the server's chain, leaf first; computed once
+   * per connection. Undefined for a plain socket or before the handshake completed.
+   */
+  tlsSummary(socket: Socket): NonNullable<TlsInfo['upstream']> | undefined {
+    const secure = socket as tls.TLSSocket;
+    if (typeof secure.getPeerCertificate !== 'function' || !secure.encrypted) return undefined;
+    let summary = this.summaries.get(socket);
+    if (summary) return summary;
+    const chain: CertSummary[] = [];
+    let cert = secure.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+    const seen = new Set<string>();
+    while (cert && cert.fingerprint256 && !seen.has(cert.fingerprint256) && chain.length < 10) {
+      seen.add(cert.fingerprint256);
+      chain.push(summariseCert(cert));
+      cert = cert.issuerCertificate;
+    }
+    const cipher = secure.getCipher?.();
+    const protocol = secure.getProtocol?.();
+    summary = {
+      ...(protocol ? { version: protocol } : {}),
+      ...(cipher?.name ? { cipher: cipher.standardName ?? cipher.name } : {}),
+      ...(secure.alpnProtocol ? { alpn: secure.alpnProtocol } : {}),
+      ...(typeof (secure as { servername?: unknown }).servername === 'string'
+        ? { sni: (secure as unknown as { servername: string }).servername }
+        : {}),
+      chain,
+      verified: secure.authorized,
+    };
+    this.summaries.set(socket, summary);
+    return summary;
+  }
+
   /** A stable id for an upstream socket, for HAR's `connection` and reuse display. */
   connectionId(socket: Socket): string {
     let id = this.ids.get(socket);
@@ -192,6 +280,7 @@ export class Upstream {
 
   destroy(): void {
     this.agent.destroy();
+    this.tlsAgent.destroy();
     this.proxyAgent?.destroy();
   }
 
@@ -261,6 +350,32 @@ export class Upstream {
       request.end();
     });
   }
+}
+
+function nameOf(fields: Record<string, string | string[] | undefined> | undefined): string {
+  if (!fields) return '';
+  return Object.entries(fields)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`)
+    .join(', ');
+}
+
+function summariseCert(cert: tls.PeerCertificate): CertSummary {
+  const san = (cert.subjectaltname ?? '')
+    .split(/,\s*/)
+    .map((entry) => entry.replace(/^(DNS|IP Address):/, ''))
+    .filter(Boolean);
+  const iso = (text: string): string => {
+    const d = new Date(text);
+    return Number.isNaN(d.getTime()) ? text : d.toISOString();
+  };
+  return {
+    subject: nameOf(cert.subject as unknown as Record<string, string>),
+    issuer: nameOf(cert.issuer as unknown as Record<string, string>),
+    validFrom: iso(cert.valid_from),
+    validTo: iso(cert.valid_to),
+    san,
+    fingerprint256: cert.fingerprint256,
+  };
 }
 
 function makeLookup(overrides: ReadonlyMap<string, string>): LookupFn {

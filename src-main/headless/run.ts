@@ -8,9 +8,11 @@ import { dirname, join, resolve } from 'node:path';
 import { compileBypassList } from '../../src-common/bypass';
 import { createCapture } from '../addons/capture';
 import { loadOrCreateCa } from '../certs/ca';
+import { LeafMinter } from '../certs/leaf';
 import { defaultDataDir, ensureDataDir } from '../data/data-dir';
 import { acquireLock } from '../data/lock';
-import { loadSettings } from '../data/settings';
+import { openSettings } from '../data/settings';
+import { createBypassLearning } from '../addons/bypass-learning';
 import { Hooks, startProxy } from '../engine/index';
 import { trustedRoots } from '../engine/trust';
 import { BodyStore } from '../flows/body-store';
@@ -71,8 +73,9 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
   await ensureDataDir(dataDir);
   const lock = await acquireLock(dataDir);
   try {
-    const { settings, warning } = await loadSettings(dataDir);
+    const { store, warning } = await openSettings(dataDir);
     if (warning) info(`loupe headless: ${warning}`);
+    const settings = store.get();
     const ca = await loadOrCreateCa(dataDir);
 
     const hooks = new Hooks();
@@ -88,6 +91,29 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
       ...settings.bypass,
       ...config.bypass.map((pattern) => ({ pattern, enabled: true })),
     ]);
+    // Hosts whose clients rejected Loupe's certificate: tunnelled raw until they expire, and
+    // kept in settings.json so a restart remembers them.
+    const proxyRef: { current?: { bypassChanged(): number } } = {};
+    const learning = createBypassLearning({
+      hooks,
+      initial: settings.autoBypass,
+      ttlMs: settings.autoBypassHours * 3600 * 1000,
+      onChange: (autoBypass) => {
+        proxyRef.current?.bypassChanged();
+        store
+          .update({ autoBypass })
+          .catch((err: Error) =>
+            info(`loupe headless: could not save the auto-bypass list: ${err.message}`),
+          );
+      },
+      onNotice: (message) => info(`loupe headless: ${message}`),
+    });
+    hooks.on('tunnelClose', (tn) => {
+      if (tn.error?.code === 'tls_handshake_failed') info(`loupe headless: ${tn.error.message}`);
+    });
+    const insecure = compileBypassList(
+      settings.allowInvalidUpstreamCertificates.map((pattern) => ({ pattern, enabled: true })),
+    );
     const noProxy = config.noProxy.length
       ? compileBypassList(config.noProxy.map((pattern) => ({ pattern, enabled: true })))
       : undefined;
@@ -96,12 +122,17 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
       port: config.port,
       hooks,
       resolve: config.resolve,
-      isBypassed: (host: string, port: number) => bypass.matches(host, port),
+      isBypassed: (host: string, port: number) =>
+        bypass.matches(host, port) || learning.matches(host),
+      allowInvalidCertificate: (host: string, port: number) => insecure.matches(host, port),
+      stripAltSvcH3: settings.stripAltSvcH3,
       ...(config.upstreamProxy ? { upstreamProxy: config.upstreamProxy } : {}),
       ...(noProxy ? { noProxy: (host: string, port: number) => noProxy.matches(host, port) } : {}),
       trustedCa: trustedRoots(config.upstreamCa),
       ca: { certPem: ca.certPem, certDer: ca.certDer, fingerprint256: ca.fingerprint256 },
+      tls: new LeafMinter(ca),
     });
+    proxyRef.current = proxy;
 
     if (!isLoopbackHost(config.host)) {
       info(
@@ -117,6 +148,7 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
     info(`loupe headless: ${signal} received, stopping`);
     await proxy.close();
     capture.dispose();
+    learning.dispose();
     let code = 0;
     if (harPath) {
       const list = flows.list();

@@ -23,6 +23,11 @@ export async function cleanup(): Promise<void> {
   if (failures.length) throw new Error(`a hook handler threw: ${String(failures[0])}`);
 }
 
+/** Registers something for `cleanup()` to close (other test-support modules use it). */
+export function registerCloser(close: () => Promise<void>): void {
+  closers.push(close);
+}
+
 /** Listens on port 0 of `host`, rejecting (rather than throwing later) when that fails. */
 function listen(server: net.Server, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
