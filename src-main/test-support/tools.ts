@@ -24,3 +24,11 @@ export function needTool(ctx: { skip(note?: string): void }, tool: string): void
   console.warn(`skipped: ${tool} is not installed`);
   ctx.skip(`${tool} is not installed`);
 }
+
+/**
+ * The Chromium to drive: `CHROMIUM_PATH`, else Debian's `/usr/bin/chromium` (a shell wrapper that
+ * execs the browser). Pass it to `needTool`, which accepts a path as well as a command name.
+ */
+export function chromiumPath(): string {
+  return process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+}
