@@ -119,6 +119,25 @@ describe('pinning detection', () => {
     expect(learning.matches('pinned.test')).toBe(true);
   });
 
+  it('takes a silent spare connection to a host already decrypted for what it is, not pinning', async () => {
+    const up = await httpsUpstream(origin, (_req, res) => res.end('x'));
+    const h = await learningProxy();
+    const r = await httpsViaProxy(h.proxy.port, `https://api.test:${up.port}/`, loupe.ca.certPem);
+    expect(r.status).toBe(200);
+    // A browser's speculative second connection: handshake, then closed unused.
+    const { socket } = await tlsThroughProxy(h.proxy.port, `api.test:${up.port}`, {
+      ca: loupe.ca.certPem,
+      servername: 'api.test',
+    });
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.end();
+    await closed;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(h.tunnels).toEqual([]);
+    expect(reports.filter((x) => !x.ok)).toEqual([]);
+    expect(learning.list()).toEqual([]);
+  });
+
   it('learns nothing from a burst of rejections for many hosts, and says the CA is not trusted once', async () => {
     const up = await httpsUpstream(origin, (_req, res) => res.end('x'));
     const h = await learningProxy();

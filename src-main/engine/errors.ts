@@ -60,6 +60,17 @@ export function upstreamError(
     case 'ENETUNREACH':
     case 'EADDRNOTAVAIL':
       return make('connection_failed', `${where} cannot be reached from this machine (${code}).`);
+    case 'ERR_HTTP2_STREAM_ERROR':
+    case 'ERR_HTTP2_STREAM_RESET': {
+      const name = /NGHTTP2_([A-Z_0-9]+)|RST_STREAM ([A-Z_0-9]+)/.exec(e.message);
+      return make(
+        'upstream_reset',
+        `${where} reset the HTTP/2 stream (RST_STREAM ${name?.[1] ?? name?.[2] ?? 'error'}).`,
+      );
+    }
+    case 'ERR_HTTP2_GOAWAY_SESSION':
+    case 'ERR_HTTP2_SESSION_ERROR':
+      return make('upstream_reset', `${where} closed the HTTP/2 connection (GOAWAY).`);
     case 'UPSTREAM_PROXY_FAILED':
       return make('upstream_proxy_failed', e.message);
     default: {

@@ -71,6 +71,8 @@ export function forwardHeaders(
       continue;
     }
     if (HOP_BY_HOP.has(lower)) continue;
+    // HTTP/2 pseudo-headers (`:authority`…) describe the stream; the next hop gets its own.
+    if (lower.charCodeAt(0) === 58) continue;
     if (named?.has(lower) && !(opts.keepUpgrade && lower === 'upgrade')) continue;
     if (opts.dropTransferEncoding && lower === 'transfer-encoding') continue;
     out.push(pair);

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { FlowError } from '../../src-common/flow';
+import type { FlowError, HeaderPair } from '../../src-common/flow';
 import { errorBody, statusFor, upstreamError } from './errors';
 import {
   forwardHeaders,
@@ -19,7 +19,8 @@ import {
 } from './headers';
 import type { Exchange } from './hooks';
 import type { EngineContext } from './context';
-import { bareHost, originForm, type UpstreamProxy } from './upstream';
+import { H2Request } from './h2-upstream';
+import { bareHost, originForm, type Route, type UpstreamProxy } from './upstream';
 
 /** Per-exchange bookkeeping that never leaves the engine. */
 interface Clock {
@@ -55,6 +56,7 @@ export function forward(
 ): void {
   const clock: Clock = {};
   let done = false;
+  const h2Client = req.httpVersionMajor === 2;
 
   const finish = (error?: FlowError): void => {
     if (done) return;
@@ -74,11 +76,13 @@ export function forward(
       const body = errorBody(error);
       const status = statusFor(error);
       // The reason is always given: a failed writeHead may have left a bad statusMessage behind.
-      res.writeHead(status, http.STATUS_CODES[status] ?? '', {
+      const head = {
         'Content-Type': 'text/plain; charset=utf-8',
         'Content-Length': Buffer.byteLength(body),
         'X-Loupe-Error': error.code,
-      });
+      };
+      if (h2Client) res.writeHead(status, head);
+      else res.writeHead(status, http.STATUS_CODES[status] ?? '', head);
       res.end(body);
       // The rest of the request body, if any, is read and dropped so the connection stays usable.
       req.resume();
@@ -97,19 +101,60 @@ export function forward(
       port: target.port ? Number(target.port) : secure ? 443 : 80,
     };
     clock.request = performance.now();
+    if (secure) {
+      // HTTPS: the origin's protocol (h2 or http/1.1) is learned on its first connection.
+      ctx.upstream
+        .route(ex.server.host, ex.server.port, ctx.options.upstreamTimeoutMs)
+        .then(begin, (err: unknown) => {
+          const via = ctx.upstream.proxyFor(ex.server!.host, ex.server!.port);
+          fail(upstreamError(err, targetName, 'connect', via?.display));
+        });
+    } else {
+      begin(undefined);
+    }
+  };
+
+  const begin = (route: Route | undefined): void => {
+    if (done) {
+      if (route?.kind === 'h1') route.socket?.destroy();
+      return;
+    }
+    const targetName = target.host;
+    const secure = route !== undefined;
+    if (route?.marks) {
+      clock.socket = route.marks.start;
+      clock.lookup = route.marks.lookup;
+      clock.connect = route.marks.connect;
+      clock.secure = route.marks.secure;
+    }
     let upReq: http.ClientRequest;
     let via: UpstreamProxy | undefined;
+    const path = originForm(ex.request.url, target);
     try {
-      ({ req: upReq, via } = ctx.upstream.request(
-        target,
-        ex.request.method,
-        withHost(forwardHeaders(ex.request.headers), target.host),
-        {
-          pooled: true,
-          maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE,
-          path: originForm(ex.request.url, target),
-        },
-      ));
+      if (route?.kind === 'h2') {
+        via = ctx.upstream.proxyFor(ex.server!.host, ex.server!.port);
+        upReq = new H2Request(
+          route.session,
+          route.socket,
+          route.reused,
+          ex.request.method,
+          target.host,
+          path,
+          forwardHeaders(ex.request.headers),
+        ) as unknown as http.ClientRequest;
+      } else {
+        ({ req: upReq, via } = ctx.upstream.request(
+          target,
+          ex.request.method,
+          withHost(forwardHeaders(ex.request.headers), target.host),
+          {
+            pooled: true,
+            maxHeaderSize: UPSTREAM_MAX_HEADER_SIZE,
+            path,
+            ...(route?.socket ? { socket: route.socket } : {}),
+          },
+        ));
+      }
     } catch (err) {
       // Node validates header names and values synchronously; a client can send values it rejects.
       fail({
@@ -127,7 +172,7 @@ export function forward(
     });
 
     upReq.once('socket', (socket) => {
-      clock.socket = performance.now();
+      clock.socket ??= performance.now();
       ex.reused = upReq.reusedSocket;
       ex.upstreamConnectionId = ctx.upstream.connectionId(socket);
       if (socket.remoteAddress) ex.server = { ...ex.server!, address: socket.remoteAddress };
@@ -135,7 +180,11 @@ export function forward(
         const upstream = ctx.upstream.tlsSummary(socket);
         if (upstream) ex.tls = { ...ex.tls, upstream };
       };
-      if (!upReq.reusedSocket) {
+      if (route?.marks || route?.kind === 'h2') {
+        // A connection made while learning the origin's protocol, or its h2 session.
+        if (!route.marks) ex.reused = true;
+        recordTls();
+      } else if (!upReq.reusedSocket) {
         socket.once('lookup', () => (clock.lookup = performance.now()));
         socket.once('connect', () => {
           clock.connect = performance.now();
@@ -194,16 +243,25 @@ export function forward(
       upReq.end();
     });
 
-    res.once('close', () => {
-      if (!res.writableFinished && !done) {
-        upReq.destroy();
-        finish({
-          code: 'client_aborted',
-          message: 'The client closed the connection before the exchange finished.',
-          phase: clock.firstByte !== undefined ? 'response' : 'request',
-        });
-      }
-    });
+    const onClientGone = (): void => {
+      if (done) return;
+      upReq.destroy();
+      finish({
+        code: 'client_aborted',
+        message: h2Client
+          ? 'The client cancelled the request (reset its HTTP/2 stream) before the exchange finished.'
+          : 'The client closed the connection before the exchange finished.',
+        phase: clock.firstByte !== undefined ? 'response' : 'request',
+      });
+    };
+    if (h2Client) {
+      // The stream, not the compatibility response, says when an HTTP/2 client went away.
+      (req as unknown as { stream: NodeJS.EventEmitter }).stream.once('close', onClientGone);
+    } else {
+      res.once('close', () => {
+        if (!res.writableFinished) onClientGone();
+      });
+    }
 
     const onResponse = (upRes: IncomingMessage): void => {
       clock.firstByte = performance.now();
@@ -227,7 +285,8 @@ export function forward(
       }
       const response = ex.response!;
       let headers = forwardHeaders(response.headers, {
-        dropTransferEncoding: req.httpVersion === '1.0',
+        // HTTP/1.0 has no chunked framing; HTTP/2 forbids the header (it frames by itself).
+        dropTransferEncoding: req.httpVersion === '1.0' || h2Client,
       });
       if (ctx.stripAltSvcH3) {
         const stripped = stripAltSvcH3(headers);
@@ -240,7 +299,9 @@ export function forward(
       const reason = response.statusText.replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
       if (reason !== response.statusText) ex.tags.push('reason-phrase-cleaned');
       try {
-        res.writeHead(response.status, reason, toFlat(headers));
+        // HTTP/2 has no reason phrase.
+        if (h2Client) res.writeHead(response.status, toFlat(headers));
+        else res.writeHead(response.status, reason, toFlat(headers));
       } catch (err) {
         // Node refuses to write some values its parser let through (e.g. a control character
         // in the reason phrase); the upstream's answer cannot be relayed as it is.
@@ -264,7 +325,7 @@ export function forward(
       upRes.once('end', () => {
         if (upRes.rawTrailers.length) {
           response.trailers = toPairs(upRes.rawTrailers);
-          res.addTrailers(response.trailers);
+          res.addTrailers(h2Client ? trailerObject(response.trailers) : response.trailers);
         }
         res.end();
         finish();
@@ -292,6 +353,16 @@ export function forward(
   } else {
     start();
   }
+}
+
+/** Trailers as an object, for HTTP/2 responses (repeated names joined as HTTP allows). */
+function trailerObject(pairs: readonly HeaderPair[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of pairs) {
+    const lower = name.toLowerCase();
+    out[lower] = out[lower] === undefined ? value : `${out[lower]}, ${value}`;
+  }
+  return out;
 }
 
 function setTimings(ex: Exchange, c: Clock, end: number): void {

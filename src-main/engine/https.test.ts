@@ -56,6 +56,7 @@ describe('HTTPS interception over HTTP/1.1', () => {
     });
     const h = await intercepting();
     const r = await curlVia(h.proxy.url, `https://api.test:${up.port}/v1/items?page=2`, [
+      '--http1.1',
       '--cacert',
       loupe.caFile,
     ]);
@@ -127,6 +128,7 @@ describe('HTTPS interception over HTTP/1.1', () => {
     });
     const h = await intercepting();
     const r = await curlVia(h.proxy.url, `https://api.test:${up.port}/`, [
+      '--http1.1',
       '--cacert',
       loupe.caFile,
     ]);
@@ -148,6 +150,7 @@ describe('HTTPS interception over HTTP/1.1', () => {
     });
     const h = await intercepting({ stripAltSvcH3: false });
     const r = await curlVia(h.proxy.url, `https://api.test:${up.port}/`, [
+      '--http1.1',
       '--cacert',
       loupe.caFile,
     ]);

@@ -5,6 +5,7 @@
  * framing, bare LF and obsolete folding with 400 and an oversized head with 431).
  */
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import type { Socket } from 'node:net';
@@ -33,9 +34,10 @@ export class ProxyServer {
   readonly ctx: EngineContext;
   private readonly net: net.Server;
   private readonly http: http.Server;
-  /** Serves decrypted HTTP/1.x connections; their origin comes from `origins`. */
+  /** Serves decrypted HTTP/1.x connections; their origin is stored on the socket. */
   private readonly tlsHttp: http.Server;
-  private readonly origins = new WeakMap<Socket, TlsOrigin>();
+  /** Serves decrypted HTTP/2 connections (compatibility API: the same request handler). */
+  private readonly tlsH2: http2.Http2Server;
   private readonly active = new Set<ActiveConnection>();
   private readonly deps: TlsDeps;
   private readonly sockets = new Set<Socket>();
@@ -61,11 +63,13 @@ export class ProxyServer {
     };
     this.deps = {
       serve: (socket, origin) => {
-        this.origins.set(socket, origin);
+        (socket as OriginCarrier)[ORIGIN] = origin;
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
-        this.tlsHttp.emit('connection', socket);
+        if (socket.alpnProtocol === 'h2') this.tlsH2.emit('connection', socket);
+        else this.tlsHttp.emit('connection', socket);
       },
+      intercepted: boundedSet(10_000),
       track: (conn) => {
         this.active.add(conn);
         return () => this.active.delete(conn);
@@ -92,8 +96,18 @@ export class ProxyServer {
         rawTextResponse(405, 'CONNECT inside an HTTPS connection is not supported.\n'),
       );
     });
+    this.tlsH2 = http2.createServer({
+      maxSessionMemory: 64,
+      // A proxy forwards every header it was given; the head is bounded by maxHeaderSize.
+      maxHeaderListPairs: 100_000,
+      settings: { maxHeaderListSize: base.options.maxHeaderSize },
+    });
+    this.tlsH2.on('request', (req, res) =>
+      this.onTlsRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse),
+    );
+    this.tlsH2.on('sessionError', () => undefined);
     this.tlsHttp.on('clientError', (err, socket) => {
-      const origin = this.origins.get(socket as Socket);
+      const origin = originOf(socket);
       if (origin && origin.requests++ === 0) origin.onFirstRequest();
       this.onClientError(err, socket as Socket);
     });
@@ -196,7 +210,7 @@ export class ProxyServer {
 
   private onTlsRequest(req: IncomingMessage, res: ServerResponse): void {
     res.sendDate = false;
-    const origin = this.origins.get(req.socket);
+    const origin = originOf(req.socket);
     if (!origin) {
       res.destroy();
       return;
@@ -229,7 +243,7 @@ export class ProxyServer {
   }
 
   private onTlsUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    const origin = this.origins.get(socket);
+    const origin = originOf(socket);
     if (!origin) {
       socket.destroy();
       return;
@@ -457,6 +471,27 @@ export class ProxyServer {
     socket.end(rawTextResponse(tooLarge ? 431 : 400, `${message}\n`));
     this.ctx.hooks.emit('error', ex);
   }
+}
+
+/** A set that forgets its oldest entries beyond `max`. */
+function boundedSet(max: number): { has(key: string): boolean; add(key: string): void } {
+  const set = new Set<string>();
+  return {
+    has: (key) => set.has(key),
+    add(key) {
+      set.delete(key);
+      set.add(key);
+      if (set.size > max) set.delete(set.values().next().value!);
+    },
+  };
+}
+
+/** Where a decrypted connection's origin is kept: on its socket, which HTTP/2 reaches by proxy. */
+const ORIGIN = Symbol('loupe.origin');
+type OriginCarrier = { [ORIGIN]?: TlsOrigin };
+
+function originOf(socket: unknown): TlsOrigin | undefined {
+  return socket ? (socket as OriginCarrier)[ORIGIN] : undefined;
 }
 
 function authorityOf(origin: TlsOrigin): string {

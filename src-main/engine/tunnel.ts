@@ -67,10 +67,15 @@ export function parseAuthority(authority: string): { host: string; port: number 
 
 /** What the engine's TLS side needs from the proxy server. */
 export interface TlsDeps {
-  /** Hands a decrypted HTTP/1.x connection to the HTTP server. */
+  /** Hands a decrypted connection (HTTP/2 or HTTP/1.x, by its ALPN) to the HTTP servers. */
   serve(socket: tls.TLSSocket, origin: TlsOrigin): void;
   /** Tracks a connection for bypass changes; returns the function that forgets it. */
   track(conn: ActiveConnection): () => void;
+  /**
+   * Hosts that have had a request on a decrypted connection. A silent close from a client of
+   * such a host is a spare connection (browsers open them speculatively), not a rejection.
+   */
+  intercepted: { has(host: string): boolean; add(host: string): void };
 }
 
 function newTunnel(ctx: EngineContext, client: Socket, host: string, port: number): Tunnel {
@@ -319,7 +324,8 @@ function intercept(
   const secure = new tls.TLSSocket(client, {
     isServer: true,
     secureContext: context,
-    ALPNProtocols: ['http/1.1'],
+    // HTTP/2 or HTTP/1.1, as the client prefers; the server leg is chosen independently.
+    ALPNProtocols: ['h2', 'http/1.1'],
   });
   let secured = false;
   let failed = false;
@@ -348,6 +354,8 @@ function intercept(
   const timer = setTimeout(() => fail('timeout'), HANDSHAKE_TIMEOUT_MS);
   secure.once('secure', () => {
     secured = true;
+    // Node clears this only for sockets a tls.Server made; HTTP/2 waits for it otherwise.
+    (secure as { secureConnecting?: boolean }).secureConnecting = false;
     clearTimeout(timer);
     const securedAt = performance.now();
     const cipher = secure.getCipher();
@@ -361,17 +369,23 @@ function intercept(
         ...(hello.serverName ? { sni: hello.serverName } : {}),
       },
       requests: 0,
-      onFirstRequest: () =>
+      onFirstRequest: () => {
+        deps.intercepted.add(host);
         ctx.hooks.emit('tlsHandshake', {
           host,
           port,
           ok: true,
           clientAddress: tunnel.client.address,
-        }),
+        });
+      },
     };
     secure.once('close', () => {
       forget();
-      if (origin.requests === 0 && performance.now() - securedAt < SILENT_CLOSE_WINDOW_MS) {
+      if (
+        origin.requests === 0 &&
+        performance.now() - securedAt < SILENT_CLOSE_WINDOW_MS &&
+        !deps.intercepted.has(host)
+      ) {
         fail('closed_after_handshake');
       }
     });
@@ -385,7 +399,11 @@ function intercept(
   // A clean close after Loupe's certificate went out, without an alert, is how some clients
   // (Node's, for one) reject a certificate; a close before it is just a hang-up.
   secure.once('end', () => {
-    if (!secured) fail(client.bytesWritten > 0 ? 'closed_after_handshake' : 'reset');
+    if (!secured) {
+      fail(
+        client.bytesWritten > 0 && !deps.intercepted.has(host) ? 'closed_after_handshake' : 'reset',
+      );
+    }
   });
   secure.once('close', () => {
     if (!secured) {

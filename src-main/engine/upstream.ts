@@ -8,9 +8,38 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { Socket } from 'node:net';
+import http2 from 'node:http2';
 import tls from 'node:tls';
 import type { CertSummary, HeaderPair, TlsInfo } from '../../src-common/flow';
 import { toFlat } from './headers';
+
+/** When each step of a fresh upstream connection completed (performance.now() values). */
+export interface ConnectMarks {
+  start: number;
+  lookup?: number;
+  connect?: number;
+  secure?: number;
+}
+
+/**
+ * How a request to an HTTPS origin goes: on the origin's HTTP/2 session, or over HTTP/1.1 (on
+ * the connection that just learned the origin's protocol, when there is one, else the pool).
+ */
+export type Route =
+  | {
+      kind: 'h2';
+      session: http2.ClientHttp2Session;
+      socket: tls.TLSSocket;
+      reused: boolean;
+      marks?: ConnectMarks;
+    }
+  | { kind: 'h1'; socket?: tls.TLSSocket; marks?: ConnectMarks };
+
+interface Probe {
+  socket: tls.TLSSocket;
+  marks: ConnectMarks;
+  session?: http2.ClientHttp2Session;
+}
 
 export type LookupFn = NonNullable<net.TcpSocketConnectOpts['lookup']>;
 
@@ -92,6 +121,13 @@ export class Upstream {
   private readonly secureContext: tls.SecureContext;
   private readonly ids = new WeakMap<Socket, string>();
   private readonly summaries = new WeakMap<Socket, NonNullable<TlsInfo['upstream']>>();
+  /** Origins known to answer ALPN with http/1.1 (or nothing). */
+  private readonly h1Origins = new Set<string>();
+  private readonly sessions = new Map<
+    string,
+    { session: http2.ClientHttp2Session; socket: tls.TLSSocket }
+  >();
+  private readonly probes = new Map<string, Promise<Probe>>();
   private nextId = 1;
 
   constructor(private readonly config: UpstreamConfig) {
@@ -132,7 +168,7 @@ export class Upstream {
     target: URL,
     method: string,
     headers: readonly HeaderPair[],
-    opts: { pooled: boolean; maxHeaderSize?: number; path?: string },
+    opts: { pooled: boolean; maxHeaderSize?: number; path?: string; socket?: tls.TLSSocket },
   ): { req: http.ClientRequest; via?: UpstreamProxy } {
     const path = opts.path ?? target.pathname + target.search;
     const host = bareHost(target.hostname);
@@ -148,6 +184,19 @@ export class Upstream {
     if (secure) {
       const tlsOptions = this.tlsOptions(host, port);
       const flat = toFlat(headers) as unknown as http.OutgoingHttpHeaders;
+      const given = opts.socket;
+      if (given) {
+        // The connection that learned this origin's protocol carries its first request.
+        const req = http.request({
+          ...common,
+          host,
+          port,
+          path,
+          headers: flat,
+          createConnection: () => given,
+        } as http.RequestOptions);
+        return { req, ...(proxy ? { via: proxy } : {}) };
+      }
       if (!proxy) {
         const req = https.request({
           ...common,
@@ -208,6 +257,99 @@ export class Upstream {
         })
       : http.request(options);
     return { req, via: proxy };
+  }
+
+  /**
+   * Decides how a request to https://host:port travels. The first request to an origin opens a
+   * TLS connection offering h2 and http/1.1; the answer is remembered, an h2 connection becomes
+   * the origin's shared session, an http/1.1 one carries this request. Rejects with the
+   * connection's error (certificate problems included).
+   */
+  async route(host: string, port: number, timeoutMs: number): Promise<Route> {
+    const key = `${host}|${port}|${this.tlsOptions(host, port).rejectUnauthorized}`;
+    if (this.h1Origins.has(key)) return { kind: 'h1' };
+    const live = this.sessions.get(key);
+    if (live && !live.session.closed && !live.session.destroyed) {
+      return { kind: 'h2', session: live.session, socket: live.socket, reused: true };
+    }
+    let probe = this.probes.get(key);
+    const first = !probe;
+    if (!probe) {
+      probe = this.probe(host, port, timeoutMs).then((found) => {
+        if (found.socket.alpnProtocol !== 'h2') {
+          this.h1Origins.add(key);
+          return found;
+        }
+        const session = http2.connect(`https://${net.isIPv6(host) ? `[${host}]` : host}:${port}`, {
+          createConnection: () => found.socket,
+          settings: { enablePush: false },
+          maxSessionMemory: 64,
+        });
+        const forget = (): void => {
+          if (this.sessions.get(key)?.session === session) this.sessions.delete(key);
+        };
+        session.on('error', forget);
+        session.on('goaway', forget);
+        session.on('close', forget);
+        this.sessions.set(key, { session, socket: found.socket });
+        return { ...found, session };
+      });
+      this.probes.set(key, probe);
+      const clear = (): void => void this.probes.delete(key);
+      probe.then(clear, clear);
+    }
+    const found = await probe;
+    if (found.session) {
+      return {
+        kind: 'h2',
+        session: found.session,
+        socket: found.socket,
+        reused: !first,
+        ...(first ? { marks: found.marks } : {}),
+      };
+    }
+    return first ? { kind: 'h1', socket: found.socket, marks: found.marks } : { kind: 'h1' };
+  }
+
+  /** A TLS connection to host:port offering h2 and http/1.1, direct or through the proxy. */
+  private probe(host: string, port: number, timeoutMs: number): Promise<Probe> {
+    const marks: ConnectMarks = { start: performance.now() };
+    const proxy = this.proxyFor(host, port);
+    const options = { ...this.tlsOptions(host, port), ALPNProtocols: ['h2', 'http/1.1'] };
+    return new Promise((resolve, reject) => {
+      const go = (raw?: Socket): void => {
+        const socket = raw
+          ? tls.connect({ ...options, socket: raw })
+          : tls.connect({ ...options, host, port, lookup: this.lookup });
+        socket.setNoDelay(true);
+        const timer = setTimeout(
+          () => socket.destroy(codedError('UPSTREAM_TIMEOUT', 'timed out')),
+          timeoutMs,
+        );
+        socket.once('lookup', () => (marks.lookup = performance.now()));
+        socket.once('connect', () => (marks.connect = performance.now()));
+        socket.once('secureConnect', () => {
+          clearTimeout(timer);
+          marks.secure = performance.now();
+          marks.connect ??= marks.start;
+          socket.removeListener('error', onError);
+          resolve({ socket, marks });
+        });
+        const onError = (err: Error): void => {
+          clearTimeout(timer);
+          reject(err);
+        };
+        socket.once('error', onError);
+      };
+      if (proxy) {
+        this.tunnelThroughProxy(proxy, host, port, timeoutMs).then(({ socket }) => {
+          marks.connect = performance.now();
+          go(socket);
+        }, reject);
+      } else {
+        go();
+      }
+    });
   }
 
   /** TLS options for a connection to a server: trusted roots, SNI, ALPN, verification. */
@@ -279,6 +421,8 @@ export class Upstream {
   }
 
   destroy(): void {
+    for (const { session } of this.sessions.values()) session.destroy();
+    this.sessions.clear();
     this.agent.destroy();
     this.tlsAgent.destroy();
     this.proxyAgent?.destroy();

@@ -121,8 +121,19 @@ interface ChromiumRun {
   log: string;
 }
 
-/** Loads `url` in a fresh profile of headless Chromium through Loupe and dumps the DOM. */
-function dumpDom(home: string, url: string): Promise<ChromiumRun> {
+/**
+ * Loads `url` in a fresh profile of headless Chromium through Loupe and dumps the DOM. Under
+ * load, Chromium's own connectivity check sometimes declares the machine offline
+ * (net::ERR_INTERNET_DISCONNECTED) before any request reaches the proxy; that run is repeated
+ * once, as it says nothing about Loupe.
+ */
+async function dumpDom(home: string, url: string): Promise<ChromiumRun> {
+  const run = await dumpDomOnce(home, url);
+  if (!run.dom.includes('net::ERR_INTERNET_DISCONNECTED')) return run;
+  return dumpDomOnce(home, url);
+}
+
+function dumpDomOnce(home: string, url: string): Promise<ChromiumRun> {
   const args = [
     '--headless=new',
     '--no-sandbox',

@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -216,5 +217,98 @@ export async function httpsViaProxy(
     );
     req.on('error', reject);
     req.end(init.body);
+  });
+}
+
+/**
+ * An HTTP/2 (or, with `allowHTTP1`, HTTP/2 and HTTP/1.1) server on 127.0.0.1 with certificates
+ * from `pki` by SNI. The handler gets the compatibility API's request and response.
+ */
+export async function h2Upstream(
+  pki: TestPki,
+  handler: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+  opts: { allowHTTP1?: boolean } = {},
+): Promise<HttpsUpstream & { h2server: http2.Http2SecureServer }> {
+  const names: string[] = [];
+  const server = http2.createSecureServer(
+    {
+      SNICallback: (name, done) => {
+        names.push(name);
+        done(null, pki.minter.contextFor(name));
+      },
+      ...pki.minter.credentialsFor('127.0.0.1'),
+      allowHTTP1: opts.allowHTTP1 ?? false,
+    },
+    handler,
+  );
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+  });
+  registerCloser(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { server: server as unknown as https.Server, h2server: server, port, names };
+}
+
+/** An HTTP/2 session to `authority` inside a CONNECT tunnel through the proxy. */
+export async function h2ViaProxy(
+  proxyPort: number,
+  authority: string,
+  ca: string,
+): Promise<http2.ClientHttp2Session> {
+  const raw = await connectTunnel(proxyPort, authority);
+  const host = authority.replace(/:\d+$/, '');
+  const session = http2.connect(`https://${authority}`, {
+    createConnection: () =>
+      tls.connect({ socket: raw, ca, servername: host, ALPNProtocols: ['h2'] }),
+  });
+  registerCloser(async () => void session.destroy());
+  await new Promise<void>((resolve, reject) => {
+    session.once('connect', () => resolve());
+    session.once('error', reject);
+  });
+  return session;
+}
+
+/** One request on an HTTP/2 session; resolves with status, headers, body and trailers. */
+export function h2Request(
+  session: http2.ClientHttp2Session,
+  headers: http2.OutgoingHttpHeaders,
+  body?: Buffer,
+): Promise<{
+  status: number;
+  headers: http2.IncomingHttpHeaders;
+  body: Buffer;
+  trailers?: http2.IncomingHttpHeaders;
+}> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers, { endStream: !body });
+    let status = 0;
+    let got: http2.IncomingHttpHeaders = {};
+    let trailers: http2.IncomingHttpHeaders | undefined;
+    const chunks: Buffer[] = [];
+    stream.on('response', (h) => {
+      status = Number(h[':status']);
+      got = h;
+    });
+    stream.on('trailers', (t) => (trailers = t));
+    stream.on('data', (d: Buffer) => chunks.push(d));
+    stream.on('end', () =>
+      resolve({
+        status,
+        headers: got,
+        body: Buffer.concat(chunks),
+        ...(trailers ? { trailers } : {}),
+      }),
+    );
+    stream.on('error', reject);
+    if (body) stream.end(body);
   });
 }
