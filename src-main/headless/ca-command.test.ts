@@ -1,5 +1,5 @@
 /**
- * `loupe ca show|export|rotate` and `loupe headless`'s refusal of an unusable pair, through the
+ * `loupe ca show|export|rotate|clear-learned` and `loupe headless`'s refusal of an unusable pair, through the
  * real `loupe` command in temporary data directories.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -50,6 +50,56 @@ async function withCa(): Promise<X509Certificate> {
 async function stdoutBytes(args: string[]): Promise<Buffer> {
   const { stdout } = await run(process.execPath, [LOUPE_BIN, ...args], { encoding: 'buffer' });
   return stdout;
+}
+
+/** A settings.json holding `hosts` as learned auto-bypass entries (one expired: `old.test`). */
+function withLearned(hosts: string[]): void {
+  const now = Date.now();
+  const entry = (host: string, expiresAt: number) => ({
+    host,
+    reason: "The client rejected Loupe's certificate.",
+    learnedAt: now - 1000,
+    expiresAt,
+  });
+  writeFileSync(
+    join(data, 'settings.json'),
+    JSON.stringify({
+      version: 1,
+      autoBypass: [...hosts.map((h) => entry(h, now + 3600_000)), entry('old.test', now - 1)],
+    }),
+  );
+}
+const learnedIn = (d: string): string[] =>
+  (
+    JSON.parse(readFileSync(join(d, 'settings.json'), 'utf8')) as {
+      autoBypass: { host: string }[];
+    }
+  ).autoBypass.map((e) => e.host);
+
+/** Runs `loupe ARGS` on a terminal (util-linux script), answering each `[y/N]` in turn. */
+function onTerminal(
+  args: string,
+  answers: string[],
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const command = `'${process.execPath}' '${LOUPE_BIN}' ${args}`;
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let output = '';
+    let asked = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      output += d;
+      // Each answer only after its question, so one prompt never reads the next one's line.
+      const prompts = output.split('[y/N]').length - 1;
+      while (asked < prompts && child.stdin.writable) {
+        const answer = answers[asked++] ?? '';
+        if (asked === answers.length) child.stdin.end(`${answer}\n`);
+        else child.stdin.write(`${answer}\n`);
+      }
+    });
+    child.on('exit', (code) => resolve({ code, output }));
+  });
 }
 
 /** Puts the pair in each unusable state `loupe headless` and `loupe ca export` must refuse. */
@@ -154,31 +204,128 @@ describe('loupe ca rotate', () => {
     needTool(ctx, 'script');
     const old = await withCa();
     const before = snapshot(data);
-    const onTerminal = (answer: string) =>
-      new Promise<{ code: number | null; output: string }>((resolve) => {
-        const command = `'${process.execPath}' '${LOUPE_BIN}' ca rotate --data-dir '${data}'`;
-        const child = spawn('script', ['-qec', command, '/dev/null'], {
-          stdio: ['pipe', 'pipe', 'inherit'],
-        });
-        let output = '';
-        child.stdout.on('data', (d: Buffer) => {
-          output += d;
-          if (output.includes('[y/N]') && child.stdin.writable) child.stdin.end(`${answer}\n`);
-        });
-        child.on('exit', (code) => resolve({ code, output }));
-      });
+    const rotate = `ca rotate --data-dir '${data}'`;
 
-    const declined = await onTerminal('n');
+    const declined = await onTerminal(rotate, ['n']);
     expect(declined.output).toContain(`Replace the Loupe CA in ${data}?`);
     expect(declined.output).toContain(old.fingerprint256);
     expect(declined.output).toContain('The CA was left as it was.');
     expect(declined.code).toBe(1);
     expect(snapshot(data)).toEqual(before);
 
-    const accepted = await onTerminal('y');
+    const accepted = await onTerminal(rotate, ['y']);
     expect(accepted.code).toBe(0);
     expect(certIn(data).fingerprint256).not.toBe(old.fingerprint256);
     expect(accepted.output).toContain(certIn(data).fingerprint256);
+  });
+});
+
+describe('loupe ca rotate and the hosts learned under the old CA', () => {
+  it('--clear-learned empties the auto-bypass list without asking', async () => {
+    await withCa();
+    withLearned(['api.test', 'pinned.test']);
+    const result = await runLoupe(['ca', 'rotate', '--data-dir', data, '--yes', '--clear-learned']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(learnedIn(data)).toEqual([]);
+    // Every entry went, the expired one too.
+    expect(result.stdout).toContain('Forgot 3 learned hosts from the auto-bypass list.');
+  });
+
+  it('--keep-learned keeps the list and says nothing about it', async () => {
+    await withCa();
+    withLearned(['api.test']);
+    const before = readFileSync(join(data, 'settings.json'));
+    const result = await runLoupe(['ca', 'rotate', '--data-dir', data, '--yes', '--keep-learned']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(readFileSync(join(data, 'settings.json'))).toEqual(before);
+    expect(`${result.stdout}${result.stderr}`).not.toContain('clear-learned');
+  });
+
+  it('without a terminal or a flag keeps the list and prints how to clear it', async () => {
+    await withCa();
+    withLearned(['api.test', 'b.test', 'c.test', 'd.test', 'e.test']);
+    const before = readFileSync(join(data, 'settings.json'));
+    const result = await runLoupe(['ca', 'rotate', '--data-dir', data, '--yes']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(readFileSync(join(data, 'settings.json'))).toEqual(before);
+    const hint = result.stderr.split('\n').filter((l) => l.includes('auto-bypass'));
+    expect(hint).toHaveLength(1);
+    // Expired entries are not counted: they bypass nothing.
+    expect(hint[0]).toContain(
+      'Kept the 5 hosts learned into the auto-bypass list (api.test, b.test, c.test and 2 more)',
+    );
+    expect(hint[0]).toContain(`loupe ca clear-learned --data-dir "${data}"`);
+  });
+
+  it('offers nothing when no host is learned, or only expired ones', async () => {
+    await withCa();
+    withLearned([]);
+    const result = await runLoupe(['ca', 'rotate', '--data-dir', data, '--yes']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(/auto-bypass|learned/);
+    expect(learnedIn(data)).toEqual(['old.test']);
+  });
+
+  it('asks on a terminal: anything but yes keeps the list, yes clears it', async (ctx) => {
+    if (process.platform !== 'linux') ctx.skip('drives a terminal through util-linux script');
+    needTool(ctx, 'script');
+    const old = await withCa();
+    withLearned(['api.test']);
+    const rotate = `ca rotate --data-dir '${data}'`;
+
+    const kept = await onTerminal(rotate, ['y', '']);
+    expect(kept.code).toBe(0);
+    expect(certIn(data).fingerprint256).not.toBe(old.fingerprint256);
+    expect(kept.output).toContain(
+      'Also forget the 1 host learned into the auto-bypass list (api.test)? They were learned while clients rejected the old CA. [y/N]',
+    );
+    expect(learnedIn(data)).toEqual(['api.test', 'old.test']);
+
+    // --yes answers the replacement question only; the list is still asked about.
+    const cleared = await onTerminal(`${rotate} --yes`, ['y']);
+    expect(cleared.code).toBe(0);
+    expect(cleared.output).toContain('Also forget the 1 host');
+    expect(cleared.output).toContain('Forgot 2 learned hosts');
+    expect(learnedIn(data)).toEqual([]);
+  });
+});
+
+describe('loupe ca clear-learned', () => {
+  it('empties the list and says how many were removed', async () => {
+    await withCa();
+    withLearned(['api.test']);
+    const cert = certIn(data);
+    const result = await runLoupe(['ca', 'clear-learned', '--data-dir', data]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`Removed 2 learned hosts from the auto-bypass list in ${data}`);
+    expect(learnedIn(data)).toEqual([]);
+    // The CA is not touched, and the lock is gone.
+    expect(certIn(data).fingerprint256).toBe(cert.fingerprint256);
+    expect(readdirSync(data).sort()).toEqual(['ca-key.pem', 'ca.pem', 'settings.json']);
+
+    const again = await runLoupe(['ca', 'clear-learned', '--data-dir', data]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('is empty; nothing to clear');
+  });
+
+  it('creates nothing in a directory that does not exist', async () => {
+    const result = await runLoupe(['ca', 'clear-learned', '--data-dir', data]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('nothing to clear');
+    expect(existsSync(data)).toBe(false);
+  });
+
+  it('refuses while a Loupe runs on the directory, and changes nothing', async () => {
+    await withCa();
+    withLearned(['api.test']);
+    const p = await startHeadless(['--port', '0', '--data-dir', data]);
+    running.push(p);
+    const before = snapshot(data);
+    const result = await runLoupe(['ca', 'clear-learned', '--data-dir', data]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`Another Loupe (pid ${p.child.pid}) is using ${data}`);
+    expect(result.stderr).toContain('quit it, then clear the list');
+    expect(snapshot(data)).toEqual(before);
   });
 });
 
@@ -290,7 +437,18 @@ describe('loupe ca usage', () => {
     expect((await runLoupe(['--help'])).stdout).toMatch(/^ {2}ca +\S/m);
     const help = await runLoupe(['ca', '--help']);
     expect(help.code).toBe(0);
-    for (const word of ['show', 'export', 'rotate', '--data-dir', '--format', '--out', '--yes']) {
+    for (const word of [
+      'show',
+      'export',
+      'rotate',
+      'clear-learned',
+      '--data-dir',
+      '--format',
+      '--out',
+      '--yes',
+      '--clear-learned',
+      '--keep-learned',
+    ]) {
       expect(help.stdout).toContain(word);
     }
   });
@@ -299,6 +457,8 @@ describe('loupe ca usage', () => {
     [['rotate', '--frobnicate'], /frobnicate/],
     [['export', '--format', 'p12'], /--format takes pem or der, not 'p12'/],
     [['rotate', '--out', 'x.pem'], /--out applies to loupe ca export/],
+    [['clear-learned', '--keep-learned'], /--keep-learned applies to loupe ca rotate/],
+    [['rotate', '--clear-learned', '--keep-learned'], /contradict each other/],
     [['show', 'extra'], /unexpected argument 'extra'/],
     [['renew'], /unknown command 'renew'/],
   ])('refuses %j with one line and exit 2', async (args, message) => {

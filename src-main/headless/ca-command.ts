@@ -1,10 +1,12 @@
 /**
- * `loupe ca show|export|rotate`: the CA's life beyond the store in certs/ca.ts. `show` and
- * `export` only read an existing pair (so they work while a Loupe runs on the folder); creating
- * or replacing one takes the data directory's lock, as `loupe headless` does.
+ * `loupe ca show|export|rotate|clear-learned`: the CA's life beyond the store in certs/ca.ts.
+ * `show` and `export` only read an existing pair (so they work while a Loupe runs on the
+ * folder); creating or replacing one, or clearing the hosts learned while clients rejected it,
+ * takes the data directory's lock, as `loupe headless` does.
  *
  * Exit codes: 0 done, 1 refused or failed (the message says why and what to do), 2 bad usage.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -21,6 +23,7 @@ import { writeFileAtomic } from '../data/atomic-write';
 import { defaultDataDir, ensureDataDir } from '../data/data-dir';
 import { acquireLock, LOCK_FILE, LockedError, type Lock } from '../data/lock';
 import { UsageError } from './args';
+import { activeLearnedHosts, clearLearnedHosts, describeHosts } from './learned-list';
 
 export const CA_HELP = `Usage: loupe ca <command> [options]
 
@@ -33,23 +36,34 @@ Commands:
                     the CA if the directory has none yet
   rotate            Replace the CA with a new one, keeping the old pair as ca.pem.old-TIME and
                     ca-key.pem.old-TIME. Clients that trusted the old certificate must trust
-                    the new one. Refused while a Loupe runs on the directory.
+                    the new one. Refused while a Loupe runs on the directory. If hosts were
+                    learned into the auto-bypass list (clients that rejected the old CA),
+                    offers to forget them.
+  clear-learned     Empty the auto-bypass list of hosts learned from certificate rejections,
+                    e.g. after trusting the CA. Refused while a Loupe runs on the directory.
 
 Options:
   --data-dir DIR    The data directory (default: the per-user app-data folder)
   --format pem|der  export: PEM (default; macOS, Linux, Firefox, curl) or DER (Windows,
                     iOS, Android). DER is not written to a terminal.
   --out FILE        export: write to FILE (replaced atomically) instead of stdout
-  -y, --yes         rotate: do not ask for confirmation (required without a terminal)
+  -y, --yes         rotate: replace without asking (required without a terminal)
+  --clear-learned   rotate: also forget the learned hosts, without asking
+  --keep-learned    rotate: keep the learned hosts, without asking (without a terminal
+                    and without either flag they are kept)
   -h, --help        Show this help
 `;
 
+const COMMANDS = ['show', 'export', 'rotate', 'clear-learned'] as const;
+
 interface CaCommand {
-  command: 'show' | 'export' | 'rotate';
+  command: (typeof COMMANDS)[number];
   dataDir: string;
   format: 'pem' | 'der';
   out?: string;
   yes: boolean;
+  /** rotate: what to do with the learned hosts; undefined asks on a terminal, else keeps. */
+  learned?: 'clear' | 'keep';
 }
 
 /** Parses `loupe ca …`; undefined means print the help. Throws UsageError on bad input. */
@@ -65,6 +79,8 @@ export function parseCaArgs(argv: string[]): CaCommand | undefined {
         format: { type: 'string' },
         out: { type: 'string' },
         yes: { type: 'boolean', short: 'y' },
+        'clear-learned': { type: 'boolean' },
+        'keep-learned': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -78,8 +94,8 @@ export function parseCaArgs(argv: string[]): CaCommand | undefined {
   const [name, ...extra] = parsed.positionals;
   if (v.help || name === undefined) return undefined;
   const command = name === 'info' ? 'show' : name;
-  if (command !== 'show' && command !== 'export' && command !== 'rotate') {
-    throw new UsageError(`unknown command '${name}'; use show, export or rotate`);
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new UsageError(`unknown command '${name}'; use show, export, rotate or clear-learned`);
   }
   if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
   const onlyFor = (flag: string, given: unknown, owner: CaCommand['command']): void => {
@@ -90,16 +106,23 @@ export function parseCaArgs(argv: string[]): CaCommand | undefined {
   onlyFor('--format', v.format, 'export');
   onlyFor('--out', v.out, 'export');
   onlyFor('--yes', v.yes, 'rotate');
+  onlyFor('--clear-learned', v['clear-learned'], 'rotate');
+  onlyFor('--keep-learned', v['keep-learned'], 'rotate');
+  if (v['clear-learned'] && v['keep-learned']) {
+    throw new UsageError('--clear-learned and --keep-learned contradict each other; pass one');
+  }
   const format = v.format ?? 'pem';
   if (format !== 'pem' && format !== 'der') {
     throw new UsageError(`--format takes pem or der, not '${format}'`);
   }
+  const learned = v['clear-learned'] ? 'clear' : v['keep-learned'] ? 'keep' : undefined;
   return {
-    command,
+    command: command as CaCommand['command'],
     dataDir: resolve(v['data-dir'] ?? defaultDataDir()),
     format,
     ...(v.out !== undefined ? { out: resolve(v.out) } : {}),
     yes: v.yes ?? false,
+    ...(learned ? { learned } : {}),
   };
 }
 
@@ -172,18 +195,56 @@ function confirm(question: string): Promise<boolean> {
   });
 }
 
-async function rotate(c: CaCommand): Promise<void> {
-  await ensureDataDir(c.dataDir);
-  // Locked before asking, so no Loupe can start on the old CA between the answer and the change.
-  let lock: Lock;
+/** The data directory's lock, or an error naming the running Loupe and what to do. */
+async function lockFor(dir: string, why: string, then: string): Promise<Lock> {
   try {
-    lock = await acquireLock(c.dataDir);
+    return await acquireLock(dir);
   } catch (err) {
     if (!(err instanceof LockedError) || err.owner?.pid === undefined) throw err;
     throw new Error(
-      `Another Loupe (pid ${err.owner.pid}) is using ${c.dataDir} and signs with its CA; quit it, then rotate. If no Loupe is running there, delete ${join(c.dataDir, LOCK_FILE)}.`,
+      `Another Loupe (pid ${err.owner.pid}) is using ${dir} and ${why}; quit it, then ${then}. If no Loupe is running there, delete ${join(dir, LOCK_FILE)}.`,
     );
   }
+}
+
+const clearLearnedHint = (dir: string): string => `loupe ca clear-learned --data-dir "${dir}"`;
+
+/**
+ * After a rotation: offers to forget the hosts learned while clients rejected the old CA. Asks
+ * on a terminal unless --clear-learned or --keep-learned decided; without one, keeps them and
+ * says how to clear them later.
+ */
+async function offerToClearLearned(c: CaCommand): Promise<void> {
+  const learned = await activeLearnedHosts(c.dataDir);
+  if (learned.length === 0 || c.learned === 'keep') return;
+  let clear = c.learned === 'clear';
+  if (!c.learned) {
+    if (!process.stdin.isTTY) {
+      info(
+        `Kept the ${describeHosts(learned)}; clients rejected the old CA for them. To forget them, run: ${clearLearnedHint(c.dataDir)}`,
+      );
+      return;
+    }
+    clear = await confirm(
+      `Also forget the ${describeHosts(learned)}? They were learned while clients rejected the old CA. [y/N] `,
+    );
+  }
+  if (!clear) return;
+  let removed: number;
+  try {
+    removed = await clearLearnedHosts(c.dataDir, info);
+  } catch (err) {
+    throw new Error(
+      `The CA was replaced, but the auto-bypass list could not be cleared: ${(err as Error).message} Run ${clearLearnedHint(c.dataDir)} to try again.`,
+    );
+  }
+  out(`Forgot ${removed} learned host${removed === 1 ? '' : 's'} from the auto-bypass list.`);
+}
+
+async function rotate(c: CaCommand): Promise<void> {
+  await ensureDataDir(c.dataDir);
+  // Locked before asking, so no Loupe can start on the old CA between the answer and the change.
+  const lock = await lockFor(c.dataDir, 'signs with its CA', 'rotate');
   try {
     let current: CaHandle | undefined;
     let unusable = false;
@@ -220,6 +281,30 @@ async function rotate(c: CaCommand): Promise<void> {
         `Trust the new certificate where you trusted the old one, and remove the old one from those trust stores. To go back, copy the backups over ${CA_CERT_FILE} and ${CA_KEY_FILE}.`,
       );
     }
+    await offerToClearLearned(c);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function clearLearned(c: CaCommand): Promise<void> {
+  // A folder that does not exist has learned nothing; it is not created for this.
+  if (!existsSync(c.dataDir)) {
+    out(`The auto-bypass list in ${c.dataDir} is empty; nothing to clear.`);
+    return;
+  }
+  const lock = await lockFor(
+    c.dataDir,
+    'keeps the auto-bypass list in memory (it would write the list back)',
+    'clear the list',
+  );
+  try {
+    const removed = await clearLearnedHosts(c.dataDir, info);
+    out(
+      removed === 0
+        ? `The auto-bypass list in ${c.dataDir} is empty; nothing to clear.`
+        : `Removed ${removed} learned host${removed === 1 ? '' : 's'} from the auto-bypass list in ${c.dataDir}.`,
+    );
   } finally {
     await lock.release();
   }
@@ -240,7 +325,9 @@ export async function caCommand(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    await { show, export: exportCa, rotate }[command.command](command);
+    await { show, export: exportCa, rotate, 'clear-learned': clearLearned }[command.command](
+      command,
+    );
     return 0;
   } catch (err) {
     process.stderr.write(`loupe ca ${command.command}: ${(err as Error).message}\n`);
