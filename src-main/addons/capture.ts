@@ -135,7 +135,8 @@ export function createCapture({
         }
       : {}),
     ...(ex.server ? { server: { ...ex.server } } : {}),
-    ...(ex.tls ? { tls: structuredClone(ex.tls) } : {}),
+    // The engine never mutates TLS records (a new object replaces one), so they are shared.
+    ...(ex.tls ? { tls: ex.tls } : {}),
     timings: { ...ex.timings },
     connection: {
       clientConnectionId: ex.clientConnectionId,
@@ -201,7 +202,7 @@ export function createCapture({
     bytesDown: tn.bytesDown,
     durationMs: tn.durationMs ?? 0,
     ...(tn.reason ? { reason: tn.reason } : {}),
-    ...(tn.hello ? { hello: structuredClone(tn.hello) } : {}),
+    ...(tn.hello ? { hello: tn.hello } : {}),
     tags: tn.tags.slice(),
     ...(tn.error ? { error: { ...tn.error } } : {}),
   });

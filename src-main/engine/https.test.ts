@@ -158,6 +158,37 @@ describe('HTTPS interception over HTTP/1.1', () => {
   });
 });
 
+describe('non-HTTP inside TLS', () => {
+  it('relays a decrypted connection that does not speak HTTP, with byte counts', async () => {
+    const server = tls.createServer(
+      { SNICallback: (name, done) => done(null, origin.minter.contextFor(name)) },
+      (s) => s.on('data', (d: Buffer) => s.write(`ECHO:${d.toString()}`)),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const port = (server.address() as net.AddressInfo).port;
+    const h = await intercepting();
+    const { socket, peer } = await tlsThroughProxy(h.proxy.port, `api.test:${port}`, {
+      ca: loupe.ca.certPem,
+      servername: 'api.test',
+    });
+    expect(loupeIssued(peer)).toBe(true);
+    socket.write('HELLO 1\n');
+    const reply = await new Promise<string>((resolve) =>
+      socket.once('data', (d: Buffer) => resolve(d.toString())),
+    );
+    expect(reply).toBe('ECHO:HELLO 1\n');
+    socket.end();
+    await expect.poll(() => h.tunnels.length).toBe(1);
+    server.close();
+    const t = h.tunnels[0]!;
+    expect(t.tags).toContain('decrypted');
+    expect(t.reason).toMatch(/not HTTP/);
+    expect(t.bytesUp).toBe(8);
+    expect(t.bytesDown).toBe(13);
+    expect(h.done).toEqual([]);
+  });
+});
+
 describe('upstream certificate verification', () => {
   const cases: [string, () => Promise<tls.SecureContext | TestPki>, RegExp][] = [
     [

@@ -21,6 +21,7 @@ import { localPage, MAGIC_HOST, type LocalResponse } from './local-page';
 import {
   handleConnect,
   handleDirectTls,
+  relayDecrypted,
   type ActiveConnection,
   type TlsDeps,
   type TlsOrigin,
@@ -66,8 +67,25 @@ export class ProxyServer {
         (socket as OriginCarrier)[ORIGIN] = origin;
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
-        if (socket.alpnProtocol === 'h2') this.tlsH2.emit('connection', socket);
-        else this.tlsHttp.emit('connection', socket);
+        if (socket.alpnProtocol === 'h2') {
+          this.tlsH2.emit('connection', socket);
+          return;
+        }
+        // HTTP/1.x or no ALPN: the first decrypted bytes say whether it is HTTP at all.
+        // A client that finishes before saying anything is gone (these sockets are half-open).
+        const silent = (): void => void socket.destroy();
+        socket.once('end', silent);
+        socket.once('data', (chunk: Buffer) => {
+          socket.removeListener('end', silent);
+          socket.pause();
+          socket.unshift(chunk);
+          if (looksLikeHttp(chunk)) {
+            this.tlsHttp.emit('connection', socket);
+            socket.resume();
+          } else {
+            relayDecrypted(this.ctx, socket, origin);
+          }
+        });
       },
       intercepted: boundedSet(10_000),
       track: (conn) => {
@@ -471,6 +489,14 @@ export class ProxyServer {
     socket.end(rawTextResponse(tooLarge ? 431 : 400, `${message}\n`));
     this.ctx.hooks.emit('error', ex);
   }
+}
+
+/** True when a connection's first bytes can be the start of an HTTP/1.x request line. */
+function looksLikeHttp(chunk: Buffer): boolean {
+  const text = chunk.subarray(0, 8192).toString('latin1');
+  const eol = text.indexOf('\n');
+  if (eol < 0) return /^[A-Z][A-Z0-9_-]{0,19}( |$)/.test(text);
+  return /^[A-Z][A-Z0-9_-]{0,19} \S+ HTTP\/\d\.\d\r?$/.test(text.slice(0, eol));
 }
 
 /** A set that forgets its oldest entries beyond `max`. */

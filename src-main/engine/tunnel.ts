@@ -576,3 +576,65 @@ function relayRaw(
     },
   );
 }
+
+/**
+ * A decrypted connection whose bytes are not HTTP (another protocol inside TLS): relayed as it
+ * is to the server over a verified TLS connection of Loupe's own, recorded as a TLS flow with
+ * byte counts.
+ */
+export function relayDecrypted(ctx: EngineContext, client: tls.TLSSocket, origin: TlsOrigin): void {
+  origin.requests++;
+  origin.onFirstRequest();
+  const tunnel: Tunnel = {
+    id: ctx.newId(),
+    startedAt: Date.now(),
+    client: { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 },
+    target: { host: origin.host, port: origin.port },
+    protocol: 'tls',
+    bytesUp: 0,
+    bytesDown: 0,
+    tags: ['decrypted'],
+    reason:
+      'Decrypted, but what the client sent inside TLS is not HTTP; relayed as it is over a new TLS connection to the server.',
+    ...(origin.client.sni ? { hello: { sni: origin.client.sni, alpn: [], versions: [] } } : {}),
+  };
+  const t0 = performance.now();
+  ctx.hooks.emit('tunnelOpen', tunnel);
+  let closed = false;
+  let upstream: tls.TLSSocket | undefined;
+  const close = (err?: unknown): void => {
+    if (closed) return;
+    closed = true;
+    if (err && !tunnel.error) {
+      tunnel.error = upstreamError(err, `${origin.host}:${origin.port}`, 'tunnel');
+    }
+    client.destroy();
+    upstream?.destroy();
+    tunnel.durationMs = Math.round(performance.now() - t0);
+    ctx.hooks.emit('tunnelClose', tunnel);
+  };
+  client.on('error', () => close());
+  client.on('data', (d: Buffer) => (tunnel.bytesUp += d.length));
+  ctx.upstream
+    .openTls(
+      origin.host,
+      origin.port,
+      ctx.options.upstreamTimeoutMs,
+      origin.client.alpn ? [origin.client.alpn] : [],
+    )
+    .then(
+      (socket) => {
+        upstream = socket;
+        if (client.destroyed) return close();
+        if (socket.remoteAddress) tunnel.target.address = socket.remoteAddress;
+        socket.on('data', (d: Buffer) => (tunnel.bytesDown += d.length));
+        socket.on('error', (err) => close(err));
+        socket.on('close', () => close());
+        client.on('close', () => close());
+        client.pipe(socket);
+        socket.pipe(client);
+        client.resume();
+      },
+      (err: unknown) => close(err),
+    );
+}

@@ -311,11 +311,31 @@ export class Upstream {
     return first ? { kind: 'h1', socket: found.socket, marks: found.marks } : { kind: 'h1' };
   }
 
+  /**
+   * A verified TLS connection to host:port offering `alpn` (none when empty), for relaying
+   * decrypted bytes that are not HTTP.
+   */
+  async openTls(
+    host: string,
+    port: number,
+    timeoutMs: number,
+    alpn: string[],
+  ): Promise<tls.TLSSocket> {
+    return (await this.probe(host, port, timeoutMs, alpn)).socket;
+  }
+
   /** A TLS connection to host:port offering h2 and http/1.1, direct or through the proxy. */
-  private probe(host: string, port: number, timeoutMs: number): Promise<Probe> {
+  private probe(
+    host: string,
+    port: number,
+    timeoutMs: number,
+    alpn: string[] = ['h2', 'http/1.1'],
+  ): Promise<Probe> {
     const marks: ConnectMarks = { start: performance.now() };
     const proxy = this.proxyFor(host, port);
-    const options = { ...this.tlsOptions(host, port), ALPNProtocols: ['h2', 'http/1.1'] };
+    const base = this.tlsOptions(host, port);
+    delete base.ALPNProtocols;
+    const options = { ...base, ...(alpn.length ? { ALPNProtocols: alpn } : {}) };
     return new Promise((resolve, reject) => {
       const go = (raw?: Socket): void => {
         const socket = raw
