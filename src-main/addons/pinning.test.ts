@@ -138,6 +138,26 @@ describe('pinning detection', () => {
     expect(learning.list()).toEqual([]);
   });
 
+  it('takes a silent close while another connection to the host is open for a spare one', async () => {
+    const up = await httpsUpstream(origin, (_req, res) => res.end('x'));
+    const h = await learningProxy();
+    // The connection the client is about to use stays open.
+    await tlsThroughProxy(h.proxy.port, `api.test:${up.port}`, {
+      ca: loupe.ca.certPem,
+      servername: 'api.test',
+    });
+    const spare = await tlsThroughProxy(h.proxy.port, `api.test:${up.port}`, {
+      ca: loupe.ca.certPem,
+      servername: 'api.test',
+    });
+    const closed = new Promise((resolve) => spare.socket.once('close', resolve));
+    spare.socket.end();
+    await closed;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(h.tunnels).toEqual([]);
+    expect(learning.list()).toEqual([]);
+  });
+
   it('learns nothing from a burst of rejections for many hosts, and says the CA is not trusted once', async () => {
     const up = await httpsUpstream(origin, (_req, res) => res.end('x'));
     const h = await learningProxy();

@@ -88,6 +88,7 @@ export class ProxyServer {
         });
       },
       intercepted: boundedSet(10_000),
+      live: new Map(),
       track: (conn) => {
         this.active.add(conn);
         return () => this.active.delete(conn);

@@ -76,6 +76,11 @@ export interface TlsDeps {
    * such a host is a spare connection (browsers open them speculatively), not a rejection.
    */
   intercepted: { has(host: string): boolean; add(host: string): void };
+  /**
+   * Decrypted connections open per host. A silent close while another connection to the same
+   * host is open is a spare one (browsers race two), not a rejection.
+   */
+  live: Map<string, number>;
 }
 
 function newTunnel(ctx: EngineContext, client: Socket, host: string, port: number): Tunnel {
@@ -329,7 +334,18 @@ function intercept(
   });
   let secured = false;
   let failed = false;
-  const forget = deps.track({
+  deps.live.set(host, (deps.live.get(host) ?? 0) + 1);
+  let counted = true;
+  const uncount = (): void => {
+    if (!counted) return;
+    counted = false;
+    const n = (deps.live.get(host) ?? 1) - 1;
+    if (n > 0) deps.live.set(host, n);
+    else deps.live.delete(host);
+  };
+  /** True when this silent close says nothing about the certificate. */
+  const spare = (): boolean => deps.intercepted.has(host) || (deps.live.get(host) ?? 0) > 1;
+  const forget0 = deps.track({
     host: tunnel.target.host,
     port,
     ...(hello.serverName ? { sni: hello.serverName } : {}),
@@ -337,6 +353,10 @@ function intercept(
     bypassed: false,
     close: () => secure.destroy(),
   });
+  const forget = (): void => {
+    forget0();
+    uncount();
+  };
   const fail = (kind: HandshakeFailureKind, detail?: string): void => {
     if (failed) return;
     failed = true;
@@ -380,14 +400,11 @@ function intercept(
       },
     };
     secure.once('close', () => {
+      const silent =
+        origin.requests === 0 && performance.now() - securedAt < SILENT_CLOSE_WINDOW_MS;
+      const isSpare = spare();
       forget();
-      if (
-        origin.requests === 0 &&
-        performance.now() - securedAt < SILENT_CLOSE_WINDOW_MS &&
-        !deps.intercepted.has(host)
-      ) {
-        fail('closed_after_handshake');
-      }
+      if (silent && !isSpare) fail('closed_after_handshake');
     });
     deps.serve(secure, origin);
   });
@@ -400,9 +417,7 @@ function intercept(
   // (Node's, for one) reject a certificate; a close before it is just a hang-up.
   secure.once('end', () => {
     if (!secured) {
-      fail(
-        client.bytesWritten > 0 && !deps.intercepted.has(host) ? 'closed_after_handshake' : 'reset',
-      );
+      fail(client.bytesWritten > 0 && !spare() ? 'closed_after_handshake' : 'reset');
     }
   });
   secure.once('close', () => {
