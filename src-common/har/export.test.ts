@@ -334,3 +334,32 @@ describe('toHarLog', () => {
     expect(log.log.entries[0]!.request.url).toBe('http://api.example.test/items?page=2&q=a%20b');
   });
 });
+
+describe('toHarEntry: TLS', () => {
+  it('writes both TLS legs of a decrypted exchange and a tunnel’s ClientHello', () => {
+    const tls = {
+      client: { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', alpn: 'h2', sni: 'a.test' },
+      upstream: {
+        version: 'TLSv1.2',
+        alpn: 'http/1.1',
+        verified: true,
+        chain: [
+          {
+            subject: 'CN=a.test',
+            issuer: 'CN=Test CA',
+            validFrom: '2026-01-01T00:00:00.000Z',
+            validTo: '2027-01-01T00:00:00.000Z',
+            san: ['a.test'],
+            fingerprint256: 'AA:BB',
+          },
+        ],
+      },
+    };
+    const entry = toHarEntry(makeFlow({ tls }));
+    expect(entry._tls).toEqual(tls);
+    const hello = { sni: 'bank.test', alpn: ['h2', 'http/1.1'], versions: ['TLSv1.3'] };
+    const tunnel = toHarEntry(makeTunnel({ protocol: 'tls', hello }));
+    expect(tunnel._clientHello).toEqual(hello);
+    expect(validateHar(toHarLog([entry, tunnel], { name: 'Loupe', version: '0' }))).toEqual([]);
+  });
+});

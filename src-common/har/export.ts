@@ -248,6 +248,7 @@ function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry & HarWebSocketFi
       ? { connection: flow.connection.upstreamConnectionId }
       : {}),
     _loupeKind: 'http',
+    ...(flow.tls ? { _tls: flow.tls } : {}),
     ...common(flow),
     ...(flow.websocket ? webSocketFields(flow.websocket) : {}),
   };
@@ -305,6 +306,7 @@ function tunnelEntry(flow: TunnelFlow): HarEntry {
       bytesDown: flow.bytesDown,
       ...(flow.reason ? { reason: flow.reason } : {}),
     },
+    ...(flow.hello ? { _clientHello: flow.hello } : {}),
     ...common(flow),
   };
 }

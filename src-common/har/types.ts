@@ -3,6 +3,7 @@
  * additions start with `_`, as the spec allows for custom fields; readers ignore what they do
  * not know.
  */
+import type { ClientHelloSummary, TlsInfo } from '../flow';
 
 export interface HarNameValue {
   name: string;
@@ -104,6 +105,10 @@ export interface HarEntry {
   _loupeKind: 'http' | 'tunnel';
   _error?: { code: string; message: string };
   _tunnel?: { protocol: 'tls' | 'unknown'; bytesUp: number; bytesDown: number; reason?: string };
+  /** TLS on both legs of a decrypted exchange: versions, ciphers, ALPN, SNI, server chain. */
+  _tls?: TlsInfo;
+  /** What the client offered in its ClientHello (tunnels and failed handshakes). */
+  _clientHello?: ClientHelloSummary;
   _tags?: string[];
 }
 
