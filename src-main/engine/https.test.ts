@@ -120,6 +120,27 @@ describe('HTTPS interception over HTTP/1.1', () => {
     expect(r.body.toString(), r.body.toString()).toBe('by address');
   });
 
+  it('speaks TLS 1.2 to a client that offers nothing newer', async () => {
+    const up = await httpsUpstream(origin, (_req, res) => res.end('old client'));
+    const h = await intercepting();
+    const { socket } = await tlsThroughProxy(h.proxy.port, `api.test:${up.port}`, {
+      ca: loupe.ca.certPem,
+      servername: 'api.test',
+      maxVersion: 'TLSv1.2',
+    });
+    expect(socket.getProtocol()).toBe('TLSv1.2');
+    socket.write('GET /legacy HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n');
+    const text = await new Promise<string>((resolve) => {
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString()));
+      socket.on('close', () => resolve(got));
+    });
+    expect(text).toMatch(/old client$/);
+    const [ex] = await h.waitFor(1);
+    expect(ex!.tls?.client?.version).toBe('TLSv1.2');
+    expect(ex!.tls?.client?.cipher).toMatch(/^TLS_ECDHE_ECDSA_WITH_/);
+  });
+
   it('strips h3 from Alt-Svc and notes it on the flow', async (t) => {
     needTool(t, 'curl');
     const up = await httpsUpstream(origin, (_req, res) => {

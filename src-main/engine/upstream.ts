@@ -288,6 +288,8 @@ export class Upstream {
         const forget = (): void => {
           if (this.sessions.get(key)?.session === session) this.sessions.delete(key);
         };
+        // An idle session is closed after a minute, as the HTTP/1.1 pool lets sockets go.
+        session.setTimeout(60_000, () => session.close());
         session.on('error', forget);
         session.on('goaway', forget);
         session.on('close', forget);
