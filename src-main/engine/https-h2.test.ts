@@ -8,7 +8,13 @@ import https from 'node:https';
 import type http2 from 'node:http2';
 import tls from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanup, curlVia, proxyHarness, type Harness } from '../test-support/servers';
+import {
+  cleanup,
+  curlVia,
+  proxyHarness,
+  upstreamProxy,
+  type Harness,
+} from '../test-support/servers';
 import {
   connectTunnel,
   h2Request,
@@ -205,6 +211,29 @@ describe('HTTP/2 details', () => {
       expect.arrayContaining([':method', ':path', ':scheme', ':authority']),
     );
   });
+
+  for (const server of ['h1', 'h2'] as const) {
+    it(`reaches a ${server} server through an upstream proxy, TLS inside its CONNECT`, async () => {
+      const port = await upstreamFor(server);
+      const chain = await upstreamProxy(port);
+      const h = await proxyHarness({
+        tls: loupe.minter,
+        trustedCa: [origin.ca.certPem],
+        upstreamProxy: `http://127.0.0.1:${chain.port}`,
+      });
+      const session = await h2ViaProxy(h.proxy.port, `${server}.test:${port}`, loupe.ca.certPem);
+      const r = await h2Request(session, { ':path': '/chained' });
+      expect(r.body.toString()).toBe('GET /chained');
+      const r2 = await h1Request(h.proxy.port, `${server}.test:${port}`, '/again');
+      expect(r2.body.toString()).toBe('GET /again');
+      expect(chain.seen.map((x) => `${x.method} ${x.url}`)).toContain(
+        `CONNECT ${server}.test:${port}`,
+      );
+      const done = await h.waitFor(2);
+      expect(done.every((e) => e.tags.includes('upstream-proxy'))).toBe(true);
+      expect(done[0]!.response?.httpVersion).toBe(server === 'h2' ? 'HTTP/2.0' : 'HTTP/1.1');
+    });
+  }
 
   it('carries trailers from an HTTP/1.1 server to an HTTP/2 client and back', async () => {
     let seenTrailers: string[] = [];
