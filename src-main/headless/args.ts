@@ -13,6 +13,8 @@ export const HEADLESS_HELP = `Usage: loupe headless [options]
 
 Runs Loupe's proxy without a window. Prints "proxy listening on http://HOST:PORT" once ready.
 On SIGINT or SIGTERM it writes every captured flow to --har (HAR 1.2) and exits 0.
+HTTPS is decrypted with the CA in DATA_DIR/ca.pem, which clients must trust (curl --cacert,
+NODE_EXTRA_CA_CERTS, the browser's certificate settings); hosts on the bypass list are not.
 
 Options:
   --port N              Port to listen on (default 8888; 0 picks a free port)

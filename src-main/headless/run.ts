@@ -108,8 +108,12 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
       },
       onNotice: (message) => info(`loupe headless: ${message}`),
     });
+    // Each host's first failed handshake is worth a line; a client retrying is not.
+    const reported = new Set<string>();
     hooks.on('tunnelClose', (tn) => {
-      if (tn.error?.code === 'tls_handshake_failed') info(`loupe headless: ${tn.error.message}`);
+      if (tn.error?.code !== 'tls_handshake_failed' || reported.has(tn.target.host)) return;
+      if (reported.size < 1000) reported.add(tn.target.host);
+      info(`loupe headless: ${tn.error.message}`);
     });
     const insecure = compileBypassList(
       settings.allowInvalidUpstreamCertificates.map((pattern) => ({ pattern, enabled: true })),
