@@ -70,7 +70,11 @@ export function upstreamError(
     }
     case 'ERR_HTTP2_GOAWAY_SESSION':
     case 'ERR_HTTP2_SESSION_ERROR':
-      return make('upstream_reset', `${where} closed the HTTP/2 connection (GOAWAY).`);
+    case 'ERR_HTTP2_SESSION_CLOSED':
+      return make(
+        'upstream_reset',
+        `${where} closed the HTTP/2 connection in the middle of the exchange.`,
+      );
     case 'UPSTREAM_PROXY_FAILED':
       return make('upstream_proxy_failed', e.message);
     default: {

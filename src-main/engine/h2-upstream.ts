@@ -75,7 +75,7 @@ export class H2Request extends EventEmitter {
   private failed = false;
 
   constructor(
-    session: http2.ClientHttp2Session,
+    private readonly session: http2.ClientHttp2Session,
     socket: TLSSocket,
     reused: boolean,
     method: string,
@@ -157,6 +157,13 @@ export class H2Request extends EventEmitter {
   private fail(err: NodeJS.ErrnoException): void {
     if (this.failed) return;
     this.failed = true;
+    // A stream ended by its session's end says more as that.
+    const session = this.session;
+    if (session.destroyed || session.closed) {
+      err = Object.assign(new Error('the server closed the HTTP/2 connection'), {
+        code: 'ERR_HTTP2_SESSION_CLOSED',
+      });
+    }
     this.emit('error', err);
   }
 

@@ -287,6 +287,24 @@ describe('HTTP/2 details', () => {
     }
   });
 
+  it('fails the flow in words when an h2 server drops its session, and opens a new one next time', async () => {
+    const up = await h2Upstream(origin, (req, res) => {
+      if (req.url === '/drop') req.stream.session?.destroy();
+      else res.end('fresh session');
+    });
+    const h = await intercepting();
+    const session = await h2ViaProxy(h.proxy.port, `h2.test:${up.port}`, loupe.ca.certPem);
+    const first = await h2Request(session, { ':path': '/drop' });
+    expect(first.status).toBe(502);
+    const [ex] = await h.waitFor(1);
+    expect(ex!.error?.code).toBe('upstream_reset');
+    expect(ex!.error?.message).toMatch(/h2\.test:\d+ closed the HTTP\/2 connection/);
+    const again = await h2Request(session, { ':path': '/ok' });
+    expect(again.body.toString()).toBe('fresh session');
+    const done = await h.waitFor(2);
+    expect(done[1]!.upstreamConnectionId).not.toBe(done[0]!.upstreamConnectionId);
+  });
+
   it('reports a client that cancels its stream as client_aborted and keeps the session', async () => {
     const up = await h2Upstream(origin, (req, res) => {
       if (req.url === '/again') res.end('again');

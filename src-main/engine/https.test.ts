@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ProxyOptions } from './index';
 import { cleanup, curlVia, proxyHarness, rawRequest, type Harness } from '../test-support/servers';
 import {
+  connectTunnel,
   httpsUpstream,
   httpsViaProxy,
   selfSigned,
@@ -207,6 +208,67 @@ describe('non-HTTP inside TLS', () => {
     expect(t.bytesUp).toBe(8);
     expect(t.bytesDown).toBe(13);
     expect(h.done).toEqual([]);
+  });
+});
+
+describe('hostile TLS clients', () => {
+  it('relays a malformed ClientHello raw, says why, and keeps serving', async () => {
+    const server = net.createServer((s) => s.end('upstream saw it'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const port = (server.address() as net.AddressInfo).port;
+    const h = await intercepting();
+    // A handshake record whose first message claims to be a ClientHello but is cut short.
+    const junk = Buffer.from([0x16, 3, 1, 0, 8, 1, 0, 0, 4, 3, 3, 0, 0]);
+    const text = await rawRequest(
+      h.proxy.port,
+      Buffer.concat([
+        Buffer.from(`CONNECT api.test:${port} HTTP/1.1\r\nHost: api.test\r\n\r\n`),
+        junk,
+      ]),
+    );
+    server.close();
+    expect(text).toContain('upstream saw it');
+    await expect.poll(() => h.tunnels.length).toBe(1);
+    expect(h.tunnels[0]!.reason).toMatch(/ClientHello is malformed/);
+    // The proxy still intercepts the next client.
+    const up = await httpsUpstream(origin, (_req, res) => res.end('still here'));
+    const r = await httpsViaProxy(h.proxy.port, `https://api.test:${up.port}/`, loupe.ca.certPem);
+    expect(r.body.toString()).toBe('still here');
+  });
+
+  it('survives a flood of half-finished handshakes', async () => {
+    const up = await httpsUpstream(origin, (_req, res) => res.end('ok'));
+    const h = await intercepting();
+    const hello = await new Promise<Buffer>((resolve) => {
+      const srv = net.createServer((s) =>
+        s.once('data', (d: Buffer) => {
+          resolve(d);
+          s.destroy();
+          srv.close();
+        }),
+      );
+      srv.listen(0, '127.0.0.1', () => {
+        const c = tls.connect({
+          host: '127.0.0.1',
+          port: (srv.address() as net.AddressInfo).port,
+          servername: 'api.test',
+        });
+        c.on('error', () => undefined);
+      });
+    });
+    const sockets = await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const raw = await connectTunnel(h.proxy.port, `api.test:${up.port}`);
+        raw.on('error', () => undefined);
+        raw.write(hello); // and never finish the handshake
+        return raw;
+      }),
+    );
+    const r = await httpsViaProxy(h.proxy.port, `https://api.test:${up.port}/`, loupe.ca.certPem);
+    expect(r.body.toString()).toBe('ok');
+    for (const s of sockets) s.destroy();
+    await expect.poll(() => h.tunnels.length).toBe(100);
+    expect(h.tunnels.every((t) => t.error?.code === 'tls_handshake_failed')).toBe(true);
   });
 });
 
