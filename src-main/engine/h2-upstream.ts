@@ -23,20 +23,28 @@ const CONNECTION_SPECIFIC = new Set([
   'http2-settings',
 ]);
 
-/** RST_STREAM and GOAWAY codes by number, for messages in words. */
-const H2_ERRORS: Record<number, string> = Object.fromEntries(
-  Object.entries(http2.constants)
-    .filter(([k]) => k.startsWith('NGHTTP2_') && !k.startsWith('NGHTTP2_SESSION'))
-    .filter(([k]) =>
-      /^NGHTTP2_(NO_ERROR|PROTOCOL_ERROR|INTERNAL_ERROR|FLOW_CONTROL_ERROR|SETTINGS_TIMEOUT|STREAM_CLOSED|FRAME_SIZE_ERROR|REFUSED_STREAM|CANCEL|COMPRESSION_ERROR|CONNECT_ERROR|ENHANCE_YOUR_CALM|INADEQUATE_SECURITY|HTTP_1_1_REQUIRED)$/.test(
-        k,
-      ),
-    )
-    .map(([k, v]) => [v as number, k.slice('NGHTTP2_'.length)]),
+/** RST_STREAM and GOAWAY codes by number (RFC 9113 §7), for messages in words. */
+const H2_ERRORS = new Map<number, string>(
+  [
+    'NO_ERROR',
+    'PROTOCOL_ERROR',
+    'INTERNAL_ERROR',
+    'FLOW_CONTROL_ERROR',
+    'SETTINGS_TIMEOUT',
+    'STREAM_CLOSED',
+    'FRAME_SIZE_ERROR',
+    'REFUSED_STREAM',
+    'CANCEL',
+    'COMPRESSION_ERROR',
+    'CONNECT_ERROR',
+    'ENHANCE_YOUR_CALM',
+    'INADEQUATE_SECURITY',
+    'HTTP_1_1_REQUIRED',
+  ].map((name, code) => [code, name]),
 );
 
 export function h2ErrorName(code: number): string {
-  return H2_ERRORS[code] ?? `code ${code}`;
+  return H2_ERRORS.get(code) ?? `code ${code}`;
 }
 
 /** Ordered pairs as an HTTP/2 header object: names lower-cased, repeated names as arrays. */
@@ -71,7 +79,6 @@ export class H2Request extends EventEmitter {
   maxHeadersCount = 0;
   private readonly stream: http2.ClientHttp2Stream;
   private trailers?: HeaderPair[];
-  private responded = false;
   private failed = false;
 
   constructor(
@@ -103,7 +110,6 @@ export class H2Request extends EventEmitter {
         _flags: number,
         raw: string[],
       ) => {
-        this.responded = true;
         const rawHeaders: string[] = [];
         for (let i = 0; i + 1 < raw.length; i += 2) {
           if (!raw[i]!.startsWith(':')) rawHeaders.push(raw[i]!, raw[i + 1]!);
@@ -165,10 +171,6 @@ export class H2Request extends EventEmitter {
       });
     }
     this.emit('error', err);
-  }
-
-  get responseStarted(): boolean {
-    return this.responded;
   }
 
   write(chunk: Buffer): boolean {

@@ -4,9 +4,7 @@
  * streams; curl --http2; trailers, header case and pseudo-headers; stream resets.
  */
 import { createHash } from 'node:crypto';
-import https from 'node:https';
 import type http2 from 'node:http2';
-import tls from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   cleanup,
@@ -16,11 +14,11 @@ import {
   type Harness,
 } from '../test-support/servers';
 import {
-  connectTunnel,
   h2Request,
   h2Upstream,
   h2ViaProxy,
   httpsUpstream,
+  httpsViaProxy,
   testPki,
   type TestPki,
 } from '../test-support/tls';
@@ -93,53 +91,10 @@ async function upstreamFor(kind: 'h1' | 'h2'): Promise<number> {
 }
 
 /** An HTTP/1.1 client through the proxy: one request on its own tunnel. */
-function h1Request(
-  proxyPort: number,
-  authority: string,
-  path: string,
-  body?: Buffer,
-): Promise<{
-  status: number;
-  headers: Record<string, unknown>;
-  body: Buffer;
-  alpn: string | false | null;
-}> {
-  return connectTunnel(proxyPort, authority).then(
-    (raw) =>
-      new Promise((resolve, reject) => {
-        const host = authority.replace(/:\d+$/, '');
-        const socket = tls.connect({
-          socket: raw,
-          ca: loupe.ca.certPem,
-          servername: host,
-          ALPNProtocols: ['http/1.1'],
-        });
-        const req = https.request(
-          {
-            method: body ? 'POST' : 'GET',
-            host,
-            path,
-            createConnection: () => socket,
-            headers: body ? { 'Content-Length': String(body.length) } : {},
-          } as https.RequestOptions,
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (d: Buffer) => chunks.push(d));
-            res.on('end', () => {
-              socket.destroy();
-              resolve({
-                status: res.statusCode ?? 0,
-                headers: res.headers,
-                body: Buffer.concat(chunks),
-                alpn: socket.alpnProtocol,
-              });
-            });
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      }),
-  );
+function h1Request(proxyPort: number, authority: string, path: string, body?: Buffer) {
+  return httpsViaProxy(proxyPort, `https://${authority}${path}`, loupe.ca.certPem, {
+    ...(body ? { method: 'POST', body } : {}),
+  });
 }
 
 const UPLOAD = Buffer.alloc(10 * 1024 * 1024, 'zyxwvutsrq');
@@ -160,7 +115,7 @@ describe('HTTP/2 and HTTP/1.1 in all four combinations', () => {
             { ':method': body ? 'POST' : 'GET', ':path': path },
             body,
           );
-          return { ...r, alpn: 'h2' as const };
+          return r;
         };
         const big = await one('/big', UPLOAD);
         expect(big.status).toBe(200);

@@ -18,14 +18,8 @@ import { rawTextResponse, toPairs } from './headers';
 import type { Exchange } from './hooks';
 import { forward } from './http-exchange';
 import { localPage, MAGIC_HOST, type LocalResponse } from './local-page';
-import {
-  handleConnect,
-  handleDirectTls,
-  relayDecrypted,
-  type ActiveConnection,
-  type TlsDeps,
-  type TlsOrigin,
-} from './tunnel';
+import { relayDecrypted, type ActiveConnection, type TlsDeps, type TlsOrigin } from './intercept';
+import { handleConnect, handleDirectTls } from './tunnel';
 import { handleUpgrade } from './upgrade';
 import { bareHost, originForm } from './upstream';
 

@@ -41,6 +41,9 @@ interface Probe {
   session?: http2.ClientHttp2Session;
 }
 
+/** How long a connection made for a request outside the pool may take to be established. */
+const TUNNEL_TIMEOUT_MS = 120_000;
+
 export type LookupFn = NonNullable<net.TcpSocketConnectOpts['lookup']>;
 
 export interface UpstreamProxy {
@@ -217,8 +220,8 @@ export class Upstream {
         path,
         headers: flat,
         createConnection: (_opts: unknown, done: (err: Error | null, socket?: Socket) => void) => {
-          this.tunnelThroughProxy(proxy, host, port, 120_000).then(
-            ({ socket }) => done(null, tls.connect({ ...tlsOptions, socket })),
+          this.openTls(host, port, TUNNEL_TIMEOUT_MS, ['http/1.1']).then(
+            (socket) => done(null, socket),
             (err: Error) => done(err),
           );
           return undefined;

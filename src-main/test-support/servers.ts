@@ -29,7 +29,7 @@ export function registerCloser(close: () => Promise<void>): void {
 }
 
 /** Listens on port 0 of `host`, rejecting (rather than throwing later) when that fails. */
-function listen(server: net.Server, host: string): Promise<number> {
+export function listen(server: net.Server, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, host, () => {
@@ -40,7 +40,7 @@ function listen(server: net.Server, host: string): Promise<number> {
 }
 
 /** Tracks a server's connections so cleanup can cut them rather than wait for keep-alive. */
-function closeWithCleanup(server: net.Server): void {
+export function closeWithCleanup(server: net.Server): void {
   const sockets = new Set<net.Socket>();
   server.on('connection', (s: net.Socket) => {
     sockets.add(s);

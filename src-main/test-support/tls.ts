@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { loadOrCreateCa, type CaHandle } from '../certs/ca';
 import { LeafMinter } from '../certs/leaf';
-import { registerCloser } from './servers';
+import { closeWithCleanup, listen, registerCloser } from './servers';
 
 export interface TestPki {
   dir: string;
@@ -104,19 +104,8 @@ export async function httpsUpstream(
     },
     handler,
   );
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (s: net.Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
-  });
-  registerCloser(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  const port = await listen(server, '127.0.0.1');
+  closeWithCleanup(server);
   return { server, port, names };
 }
 
@@ -241,19 +230,8 @@ export async function h2Upstream(
     },
     handler,
   );
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (s: net.Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
-  });
-  registerCloser(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  const port = await listen(server, '127.0.0.1');
+  closeWithCleanup(server);
   return { server: server as unknown as https.Server, h2server: server, port, names };
 }
 
