@@ -1,16 +1,86 @@
 #!/usr/bin/env node
-// `npm run build`: compiles the main-process entry points to JavaScript in out/ (no packaging).
-// Development runs the TypeScript sources directly through tsx; this is what a package ships.
+// `npm run build`: bundles what a package ships into out/ (no packaging):
+//   out/main/loupe.js         the `loupe` command (headless, ca) for plain Node
+//   out/renderer/             the React UI: index.html, app.js, app.css
+//   out/electron/main.cjs     Electron main (the engine plus the window); `electron` stays external
+//   out/preload/preload.cjs   the sandboxed preload; it may require only `electron`
+// Development runs the TypeScript sources through tsx; the UI and Electron always run built.
+// `node scripts/build.js renderer` builds only the UI (what the tests need).
 import { build } from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 
-await build({
-  entryPoints: { 'main/loupe': 'src-main/headless/cli.ts' },
-  outdir: 'out',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  packages: 'external',
-  sourcemap: true,
-  logLevel: 'info',
-});
+const only = process.argv.slice(2).find((arg) => !arg.startsWith('--'));
+const quiet = process.argv.includes('--quiet');
+const logLevel = quiet ? 'warning' : 'info';
+
+// Electron main is CommonJS so that tests can load it with a stand-in `electron` module;
+// import.meta.url is given the bundle's own file URL.
+const cjsMeta = {
+  banner: { js: "const __loupeMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__loupeMetaUrl' },
+};
+
+const targets = {
+  main: () =>
+    build({
+      entryPoints: { 'main/loupe': 'src-main/headless/cli.ts' },
+      outdir: 'out',
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      packages: 'external',
+      sourcemap: true,
+      logLevel,
+    }),
+  renderer: async () => {
+    mkdirSync('out/renderer', { recursive: true });
+    await build({
+      entryPoints: { app: 'src-renderer/main.tsx' },
+      outdir: 'out/renderer',
+      bundle: true,
+      platform: 'browser',
+      target: 'chrome120',
+      // A classic script: module scripts are refused on file:// pages, which Electron loads.
+      format: 'iife',
+      jsx: 'automatic',
+      minify: true,
+      sourcemap: true,
+      define: { 'process.env.NODE_ENV': '"production"' },
+      logLevel,
+    });
+    copyFileSync('src-renderer/index.html', 'out/renderer/index.html');
+  },
+  electron: async () => {
+    if (!existsSync('src-main/electron/main.ts')) return;
+    await build({
+      entryPoints: { 'electron/main': 'src-main/electron/main.ts' },
+      outdir: 'out',
+      outExtension: { '.js': '.cjs' },
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      external: ['electron'],
+      sourcemap: true,
+      logLevel,
+      ...cjsMeta,
+    });
+    await build({
+      entryPoints: { 'preload/preload': 'src-preload/preload.ts' },
+      outdir: 'out',
+      outExtension: { '.js': '.cjs' },
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      external: ['electron'],
+      sourcemap: 'inline',
+      logLevel,
+    });
+  },
+};
+
+for (const [name, run] of Object.entries(targets)) {
+  if (!only || only === name) await run();
+}

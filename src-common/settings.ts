@@ -18,6 +18,23 @@ export interface LearnedBypass {
   expiresAt: number;
 }
 
+/** One column of the session table as the user left it. */
+export interface ColumnPreference {
+  id: string;
+  visible: boolean;
+  /** Pixels. */
+  width?: number;
+}
+
+/** How the user arranged the window: remembered across runs and transports. */
+export interface UiPreferences {
+  /** Session-table columns in the user's order. */
+  columns?: ColumnPreference[];
+  sidebarVisible?: boolean;
+  /** Pixels. */
+  sidebarWidth?: number;
+}
+
 export interface Settings {
   version: number;
   /** SSL bypass list: hosts never decrypted. */
@@ -35,6 +52,8 @@ export interface Settings {
   stripAltSvcH3: boolean;
   /** Bytes of each body kept for display and export; beyond it the flow is marked truncated. */
   captureBodyCap: number;
+  /** Window arrangement (columns, sidebar); the UI owns its meaning. */
+  ui: UiPreferences;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -45,6 +64,7 @@ export const DEFAULT_SETTINGS: Settings = {
   allowInvalidUpstreamCertificates: [],
   stripAltSvcH3: true,
   captureBodyCap: 16 * 1024 * 1024,
+  ui: {},
 };
 
 const MAX_BODY_CAP = 1024 * 1024 * 1024;
@@ -128,6 +148,9 @@ export function checkSettings(value: unknown): SettingsCheck {
   if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 0 || cap > MAX_BODY_CAP) {
     return { ok: false, error: "'captureBodyCap' must be a whole number of bytes from 0 to 1 GiB" };
   }
+  const ui = value.ui ?? {};
+  const uiProblem = checkUi(ui);
+  if (uiProblem) return { ok: false, error: `'ui': ${uiProblem}` };
   return {
     ok: true,
     settings: {
@@ -139,6 +162,38 @@ export function checkSettings(value: unknown): SettingsCheck {
       allowInvalidUpstreamCertificates: invalid as string[],
       stripAltSvcH3: strip,
       captureBodyCap: cap,
+      ui: ui as UiPreferences,
     },
   };
+}
+
+const MAX_COLUMNS = 40;
+const isWidth = (v: unknown): boolean => typeof v === 'number' && v >= 16 && v <= 4000;
+
+/** Checks the window arrangement; returns what is wrong, in words. */
+function checkUi(ui: unknown): string | undefined {
+  if (!isRecord(ui)) return 'must be an object';
+  if (ui.columns !== undefined) {
+    if (!Array.isArray(ui.columns) || ui.columns.length > MAX_COLUMNS) {
+      return `'columns' must be a list of at most ${MAX_COLUMNS}`;
+    }
+    for (const [i, c] of ui.columns.entries()) {
+      if (
+        !isRecord(c) ||
+        typeof c.id !== 'string' ||
+        !/^[a-zA-Z0-9_-]{1,40}$/.test(c.id) ||
+        typeof c.visible !== 'boolean' ||
+        (c.width !== undefined && !isWidth(c.width))
+      ) {
+        return `column ${i + 1} needs an 'id', 'visible' true/false and a 'width' of 16–4000 px if any`;
+      }
+    }
+  }
+  if (ui.sidebarVisible !== undefined && typeof ui.sidebarVisible !== 'boolean') {
+    return "'sidebarVisible' must be true or false";
+  }
+  if (ui.sidebarWidth !== undefined && !isWidth(ui.sidebarWidth)) {
+    return "'sidebarWidth' must be 16–4000 px";
+  }
+  return undefined;
 }

@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FlowEvents } from '../../src-common/api/contract';
+import type { Flow } from '../../src-common/flow';
 import { makeFlow, makeTunnel } from '../test-support/factories';
 import { FLUSH_MS, FlowStore } from './flow-store';
 
 let store: FlowStore;
-let events: FlowEvents[];
+let events: FlowEvents<Flow>[];
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -82,7 +83,7 @@ describe('flow store', () => {
   });
 
   it('stops telling a subscriber that left', () => {
-    const own: FlowEvents[] = [];
+    const own: FlowEvents<Flow>[] = [];
     const leave = store.subscribe((e) => own.push(e));
     leave();
     store.upsert(makeFlow());
@@ -93,7 +94,7 @@ describe('flow store', () => {
 
   it('still tells the other subscribers when one throws', () => {
     const broken = new FlowStore();
-    const heard: FlowEvents[] = [];
+    const heard: FlowEvents<Flow>[] = [];
     broken.subscribe(() => {
       throw new Error('subscriber bug');
     });

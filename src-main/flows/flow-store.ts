@@ -9,7 +9,7 @@ import type { Flow } from '../../src-common/flow';
 /** The longest a change waits before subscribers hear of it; also the least gap between events. */
 export const FLUSH_MS = 50;
 
-export type FlowListener = (events: FlowEvents) => void;
+export type FlowListener = (events: FlowEvents<Flow>) => void;
 
 /** Ordered flows plus a batched change feed. Holds plain `Flow` data only. */
 export class FlowStore {
@@ -99,7 +99,7 @@ export class FlowStore {
       }
       return out;
     };
-    const events: FlowEvents = {
+    const events: FlowEvents<Flow> = {
       added: pick(this.added),
       updated: pick(this.updated),
       ...(this.cleared ? { cleared: true as const } : {}),

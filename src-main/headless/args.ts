@@ -33,7 +33,9 @@ Options:
   --upstream-ca FILE    Also trust the CA certificates in FILE (PEM) for upstream TLS.
                         Repeatable.
   --resolve HOST=ADDR   Connect HOST to ADDR instead of resolving it. Repeatable.
-  --ui-port N           Serve the web UI on N (arrives with the desktop app)
+  --ui-port N           Serve the UI on http://127.0.0.1:N (0 picks a free port); prints
+                        "ui listening on http://127.0.0.1:N/?token=…" (the token is required)
+  --open                Open the UI in the default browser (with --ui-port)
   -h, --help            Show this help
 `;
 
@@ -49,6 +51,8 @@ export interface HeadlessConfig {
   upstreamCaFiles: string[];
   resolve: [string, string][];
   uiPort?: number;
+  /** Open the UI in the default browser once it listens. */
+  openBrowser: boolean;
   help: boolean;
 }
 
@@ -120,6 +124,7 @@ export function parseHeadlessArgs(argv: string[]): HeadlessConfig {
         'upstream-ca': { type: 'string', multiple: true },
         resolve: { type: 'string', multiple: true },
         'ui-port': { type: 'string' },
+        open: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -152,6 +157,7 @@ export function parseHeadlessArgs(argv: string[]): HeadlessConfig {
       throw new UsageError(`--upstream-proxy: ${(err as Error).message}`);
     }
   }
+  if (v.open && v['ui-port'] === undefined) throw new UsageError('--open needs --ui-port');
   const caFiles = v['upstream-ca'] ?? [];
   return {
     host,
@@ -165,6 +171,7 @@ export function parseHeadlessArgs(argv: string[]): HeadlessConfig {
     upstreamCaFiles: caFiles,
     resolve: (v.resolve ?? []).map(parseResolve),
     ...(v['ui-port'] !== undefined ? { uiPort: parsePort('--ui-port', v['ui-port']) } : {}),
+    openBrowser: v.open ?? false,
     help: v.help ?? false,
   };
 }

@@ -310,7 +310,7 @@ describe('loupe headless', () => {
     [['--upstream-proxy', 'ftp://x:1'], /--upstream-proxy: .*http/],
     [['--upstream-ca', '/nonexistent/ca.pem'], /--upstream-ca: cannot read/],
     [['--har', '/nonexistent/dir/out.har'], /--har: the folder/],
-    [['--ui-port', '0'], /web UI is not built yet/],
+    [['--open'], /--open needs --ui-port/],
   ])('refuses %j with a clear message', async (args, message) => {
     const result = await runLoupe(['headless', '--data-dir', join(dir, 'data'), ...args]);
     expect(result.code).toBe(2);

@@ -1,25 +1,18 @@
 /**
- * `loupe headless`: the engine, capture and stores in plain Node. Prints the contract line
- * `proxy listening on http://HOST:PORT`; on SIGINT or SIGTERM writes the captured flows to
+ * `loupe headless`: the engine, capture and stores in plain Node (services/session.ts). Prints
+ * the contract line `proxy listening on http://HOST:PORT`, and with `--ui-port` serves the UI and
+ * prints `ui listening on http://…/?token=…`; on SIGINT or SIGTERM writes the captured flows to
  * `--har` and exits 0.
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { compileBypassList } from '../../src-common/bypass';
-import { createCapture } from '../addons/capture';
-import { loadOrCreateCa } from '../certs/ca';
-import { LeafMinter } from '../certs/leaf';
-import { defaultDataDir, ensureDataDir } from '../data/data-dir';
-import { acquireLock } from '../data/lock';
-import { openSettings } from '../data/settings';
-import { createBypassLearning } from '../addons/bypass-learning';
-import { Hooks, startProxy } from '../engine/index';
-import { trustedRoots } from '../engine/trust';
-import { BodyStore } from '../flows/body-store';
-import { FlowStore } from '../flows/flow-store';
+import { defaultDataDir } from '../data/data-dir';
 import { writeHarFile } from '../flows/har-file';
+import { openSession } from '../services/session';
 import type { HeadlessConfig } from './args';
 import { UsageError } from './args';
+import { openInBrowser } from './open-browser';
+import { rendererDir, startUiServer, type UiServer } from './ui-server';
 
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const info = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -55,11 +48,6 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 
 /** Runs until SIGINT/SIGTERM; resolves to the exit code. */
 export async function runHeadless(config: HeadlessConfig, version: string): Promise<number> {
-  if (config.uiPort !== undefined) {
-    throw new UsageError(
-      'the web UI is not built yet (it arrives with the desktop app); run without --ui-port',
-    );
-  }
   const harPath = config.harPath ? resolve(config.harPath) : undefined;
   if (harPath) checkHarTarget(harPath);
 
@@ -70,74 +58,25 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
   );
 
   const dataDir = resolve(config.dataDir ?? defaultDataDir());
-  await ensureDataDir(dataDir);
-  const lock = await acquireLock(dataDir);
+  const session = await openSession({
+    dataDir,
+    host: config.host,
+    port: config.port,
+    extraBypass: config.bypass,
+    noProxy: config.noProxy,
+    resolve: config.resolve,
+    ...(config.upstreamProxy ? { upstreamProxy: config.upstreamProxy } : {}),
+    upstreamCa: config.upstreamCa,
+    version,
+    mode: 'headless',
+    onNotice: (notice) => info(`loupe headless: ${notice.message}`),
+  });
+  let ui: UiServer | undefined;
+  let code = 0;
   try {
-    const { store, warning } = await openSettings(dataDir);
-    if (warning) info(`loupe headless: ${warning}`);
-    const settings = store.get();
-    const ca = await loadOrCreateCa(dataDir);
-
-    const hooks = new Hooks();
-    hooks.on('internalError', (err, hook) =>
-      info(`loupe headless: internal error in ${hook}: ${(err as Error)?.stack ?? err}`),
-    );
-    const flows = new FlowStore();
-    const bodies = new BodyStore({ dir: join(dataDir, 'bodies') });
-    const capture = createCapture({ hooks, flows, bodies, bodyCap: settings.captureBodyCap });
-
-    // The saved list plus this run's --bypass patterns (validated by the argument parser).
-    const bypass = compileBypassList([
-      ...settings.bypass,
-      ...config.bypass.map((pattern) => ({ pattern, enabled: true })),
-    ]);
-    // Hosts whose clients rejected Loupe's certificate: tunnelled raw until they expire, and
-    // kept in settings.json so a restart remembers them.
-    const proxyRef: { current?: { bypassChanged(): number } } = {};
-    const learning = createBypassLearning({
-      hooks,
-      initial: settings.autoBypass,
-      ttlMs: settings.autoBypassHours * 3600 * 1000,
-      onChange: (autoBypass) => {
-        proxyRef.current?.bypassChanged();
-        store
-          .update({ autoBypass })
-          .catch((err: Error) =>
-            info(`loupe headless: could not save the auto-bypass list: ${err.message}`),
-          );
-      },
-      onNotice: (message) => info(`loupe headless: ${message}`),
-    });
-    // Each host's first failed handshake is worth a line; a client retrying is not.
-    const reported = new Set<string>();
-    hooks.on('tunnelClose', (tn) => {
-      if (tn.error?.code !== 'tls_handshake_failed' || reported.has(tn.target.host)) return;
-      if (reported.size < 1000) reported.add(tn.target.host);
-      info(`loupe headless: ${tn.error.message}`);
-    });
-    const insecure = compileBypassList(
-      settings.allowInvalidUpstreamCertificates.map((pattern) => ({ pattern, enabled: true })),
-    );
-    const noProxy = config.noProxy.length
-      ? compileBypassList(config.noProxy.map((pattern) => ({ pattern, enabled: true })))
-      : undefined;
-    const proxy = await startProxy({
-      host: config.host,
-      port: config.port,
-      hooks,
-      resolve: config.resolve,
-      isBypassed: (host: string, port: number) =>
-        bypass.matches(host, port) || learning.matches(host),
-      allowInvalidCertificate: (host: string, port: number) => insecure.matches(host, port),
-      stripAltSvcH3: settings.stripAltSvcH3,
-      ...(config.upstreamProxy ? { upstreamProxy: config.upstreamProxy } : {}),
-      ...(noProxy ? { noProxy: (host: string, port: number) => noProxy.matches(host, port) } : {}),
-      trustedCa: trustedRoots(config.upstreamCa),
-      ca: { certPem: ca.certPem, certDer: ca.certDer, fingerprint256: ca.fingerprint256 },
-      tls: new LeafMinter(ca),
-    });
-    proxyRef.current = proxy;
-
+    if (config.uiPort !== undefined) {
+      ui = await startUiServer({ session, port: config.uiPort, rendererDir: rendererDir() });
+    }
     if (!isLoopbackHost(config.host)) {
       info(
         `loupe headless: listening on ${config.host}: any machine that can reach it can use this proxy.`,
@@ -146,18 +85,19 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
     info(
       `CA certificate: ${join(dataDir, 'ca.pem')} (or open http://loupe.local/ through the proxy)`,
     );
-    out(`proxy listening on ${proxy.url}`);
+    out(`proxy listening on ${session.proxy.url}`);
+    if (ui) out(`ui listening on ${ui.url}`);
+    if (ui && config.openBrowser) openInBrowser(ui.url, info);
 
     const signal = await waitForSignal();
     info(`loupe headless: ${signal} received, stopping`);
-    await proxy.close();
-    capture.dispose();
-    learning.dispose();
-    let code = 0;
-    if (harPath) {
-      const list = flows.list();
+  } finally {
+    await ui?.close();
+    await session.close(async () => {
+      if (!harPath) return;
+      const list = session.flows.list();
       try {
-        await writeHarFile(harPath, list, bodies, { creatorVersion: version });
+        await writeHarFile(harPath, list, session.bodies, { creatorVersion: version });
         info(
           `loupe headless: wrote ${list.length} flow${list.length === 1 ? '' : 's'} to ${harPath}`,
         );
@@ -165,12 +105,9 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
         info(`loupe headless: could not write ${harPath}: ${(err as Error).message}`);
         code = 1;
       }
-    }
-    await bodies.close();
-    return code;
-  } finally {
-    await lock.release();
+    });
   }
+  return code;
 }
 
 function isLoopbackHost(host: string): boolean {

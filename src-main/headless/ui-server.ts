@@ -1,0 +1,222 @@
+/**
+ * The headless mode's UI: an HTTP server on 127.0.0.1 that serves the built renderer and carries
+ * the API over a WebSocket at `/api`. A random per-run token guards both the page and the socket
+ * (the URL printed as `ui listening on http://127.0.0.1:PORT/?token=…`); `Host` must name this
+ * server (DNS rebinding) and `Origin`, when sent, must be this server (CSRF, cross-site
+ * WebSockets). Every call goes through the same validating dispatcher as Electron's IPC.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { EVENT_CHANNEL, type ApiEvent, type WireMessage } from '../../src-common/api/contract';
+import { parseWireCall } from '../../src-common/api/validate';
+import { createApi, createDispatcher, createEventHub } from '../services/api';
+import type { Session } from '../services/session';
+
+export interface UiServerOptions {
+  session: Session;
+  /** 0 picks a free port. */
+  port: number;
+  /** The folder of the built renderer (index.html and its assets). */
+  rendererDir: string;
+  /** Fixed token for tests; a random one otherwise. */
+  token?: string;
+}
+
+export interface UiServer {
+  /** `http://127.0.0.1:PORT/?token=…` */
+  readonly url: string;
+  readonly port: number;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+/** The headers every answer carries: nothing may frame, sniff or leak the token onwards. */
+const SECURITY_HEADERS = {
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+    "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.map': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+/** A WebSocket whose unsent events exceed this is too slow to follow; it is closed (1013). */
+const MAX_BUFFERED = 64 * 1024 * 1024;
+const MAX_MESSAGE = 1024 * 1024;
+
+/** Where the built renderer is: `out/renderer` next to the sources or the bundled main. */
+export function rendererDir(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  for (const up of ['../../out/renderer', '../renderer']) {
+    const dir = resolve(here, up);
+    if (existsSync(join(dir, 'index.html'))) return dir;
+  }
+  return resolve(here, '../../out/renderer');
+}
+
+function sameToken(given: string | null, token: string): boolean {
+  if (given === null) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Starts the UI server; rejects when the port is taken or the renderer is not built. */
+export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
+  const root = resolve(opts.rendererDir);
+  if (!existsSync(join(root, 'index.html'))) {
+    throw new Error(`the UI is not built (no ${join(root, 'index.html')}); run npm run build`);
+  }
+  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const events = createEventHub(opts.session);
+  const dispatch = createDispatcher(createApi(opts.session, events));
+  let port = 0;
+
+  /** Why a request is refused, or undefined when it may proceed. */
+  const refusal = (req: IncomingMessage, originRequired: boolean): string | undefined => {
+    const allowed = [`127.0.0.1:${port}`, `localhost:${port}`];
+    if (!allowed.includes(req.headers.host ?? '')) {
+      return `Host ${JSON.stringify(req.headers.host ?? '')} is not this server; open http://127.0.0.1:${port}/`;
+    }
+    const origin = req.headers.origin;
+    if (origin === undefined ? originRequired : !allowed.some((a) => origin === `http://${a}`)) {
+      return `Origin ${JSON.stringify(origin ?? '')} may not use this server`;
+    }
+    return undefined;
+  };
+
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body: string,
+    type = 'text/plain; charset=utf-8',
+  ): void => {
+    res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type });
+    res.end(body);
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const denied = refusal(req, false);
+    if (denied) return send(res, 403, `${denied}\n`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'GET only\n');
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    let path = decodeURIComponent(url.pathname);
+    if (path === '/' || path === '/index.html') {
+      // The page is the door to the API: it needs the token, so a link elsewhere cannot open it.
+      if (!sameToken(url.searchParams.get('token'), token)) {
+        return send(
+          res,
+          403,
+          'This Loupe UI needs the token printed by loupe headless (the "ui listening on" line).\n',
+        );
+      }
+      path = '/index.html';
+    }
+    const file = resolve(root, `.${path}`);
+    if (!file.startsWith(root + sep)) return send(res, 404, 'not found\n');
+    try {
+      if (!(await stat(file)).isFile()) return send(res, 404, 'not found\n');
+      const body = await readFile(file);
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'Content-Length': body.length,
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    } catch {
+      send(res, 404, 'not found\n');
+    }
+  };
+
+  const server = createServer((req, res) => {
+    serve(req, res).catch(() => {
+      if (!res.headersSent) send(res, 500, 'internal error\n');
+      else res.destroy();
+    });
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
+
+  const refuseUpgrade = (socket: Duplex, status: number, text: string): void => {
+    const reason = status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Forbidden';
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+        `Connection: close\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+    );
+  };
+
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname !== '/api') return refuseUpgrade(socket, 404, 'not found\n');
+    const denied = refusal(req, true);
+    if (denied) return refuseUpgrade(socket, 403, `${denied}\n`);
+    if (!sameToken(url.searchParams.get('token'), token)) {
+      return refuseUpgrade(socket, 401, 'the token is missing or wrong\n');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => attach(ws));
+  });
+
+  const attach = (ws: WebSocket): void => {
+    const push = (message: WireMessage): void => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (ws.bufferedAmount > MAX_BUFFERED) {
+        ws.close(1013, 'the UI fell too far behind; reconnect to resume');
+        return;
+      }
+      ws.send(JSON.stringify(message));
+    };
+    const unsubscribe = events.subscribe((payload: ApiEvent) =>
+      push({ event: EVENT_CHANNEL, payload }),
+    );
+    ws.on('message', (data, isBinary) => {
+      const parsed = isBinary ? undefined : parseWireCall(data.toString());
+      if (!parsed?.ok) {
+        ws.close(1008, parsed ? parsed.message : 'binary messages are not part of the API');
+        return;
+      }
+      const { id, channel, args } = parsed.call;
+      dispatch(channel, args).then((reply) => push({ id, ...reply }));
+    });
+    ws.on('close', unsubscribe);
+    ws.on('error', () => ws.terminate());
+  };
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolveListen();
+    });
+  });
+  port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    async close() {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      events.dispose();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * The API implementation over a Session (one object per contract section), the event hub that
+ * turns the session's changes into batched `ApiEvent`s, and the dispatcher both transports call:
+ * it validates the channel and every argument (src-common/api/validate.ts) before a service
+ * sees them and turns any failure into `{ code, message }`.
+ */
+import { platform } from 'node:os';
+import {
+  summarize,
+  type ApiError,
+  type ApiEvent,
+  type ApiReply,
+  type LoupeApi,
+  type ProxyStatus,
+  type SessionStats,
+  type SettingsPatch,
+} from '../../src-common/api/contract';
+import { checkCall } from '../../src-common/api/validate';
+import { SettingsError } from '../data/settings';
+import type { Session } from './session';
+
+/** A failure a service reports on purpose, with a stable code. */
+export class ApiFailure extends Error {
+  constructor(
+    readonly code: ApiError['code'],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function proxyStatus(session: Session): ProxyStatus {
+  const { proxy, capture } = session;
+  return { url: proxy.url, host: proxy.host, port: proxy.port, recording: capture.recording };
+}
+
+function stats(session: Session): SessionStats {
+  const body = session.bodies.stats();
+  return {
+    flows: session.flows.size,
+    bodyMemoryBytes: body.memoryBytes,
+    bodyDiskBytes: body.diskBytes,
+  };
+}
+
+/** Fans events out to subscribers (one per window or WebSocket). */
+export interface EventHub {
+  subscribe(listener: (event: ApiEvent) => void): () => void;
+  emit(event: ApiEvent): void;
+  dispose(): void;
+}
+
+/**
+ * Forwards the flow store's batches (already coalesced at ≤ 50 ms) as summaries with the
+ * session's stats, and notices as they come. Subscribes to the store only while someone listens,
+ * so a session with no UI pays nothing.
+ */
+export function createEventHub(session: Session): EventHub {
+  const listeners = new Set<(event: ApiEvent) => void>();
+  let unsubscribe: (() => void)[] = [];
+  const emit = (event: ApiEvent): void => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A transport that failed to send drops its own listener; the others still hear.
+      }
+    }
+  };
+  const start = (): void => {
+    unsubscribe = [
+      session.flows.subscribe((flows) =>
+        emit({
+          flows: {
+            added: flows.added.map(summarize),
+            updated: flows.updated.map(summarize),
+            ...(flows.cleared ? { cleared: true as const } : {}),
+          },
+          stats: stats(session),
+        }),
+      ),
+      session.onNotice((notice) => emit({ notices: [notice] })),
+    ];
+  };
+  return {
+    subscribe(listener) {
+      if (listeners.size === 0) start();
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size > 0) return;
+        for (const stop of unsubscribe) stop();
+        unsubscribe = [];
+      };
+    },
+    emit,
+    dispose() {
+      listeners.clear();
+      for (const stop of unsubscribe) stop();
+      unsubscribe = [];
+    },
+  };
+}
+
+/** The contract's sections over `session`; `events` hears of changes made through them. */
+export function createApi(session: Session, events: EventHub): LoupeApi {
+  return {
+    proxy: {
+      status: async () => proxyStatus(session),
+      async setRecording(recording) {
+        session.capture.setRecording(recording);
+        const status = proxyStatus(session);
+        events.emit({ proxy: status });
+        return status;
+      },
+    },
+    flows: {
+      list: async () => session.flows.list().map(summarize),
+      async get(id) {
+        const flow = session.flows.get(id);
+        if (!flow) throw new ApiFailure('not_found', `flow ${id} is not in this session`);
+        return flow;
+      },
+      async body(bodyId) {
+        // A body id is its flow's id plus `:req` or `:res` (capture.ts).
+        const cut = bodyId.lastIndexOf(':');
+        const flow = cut > 0 ? session.flows.get(bodyId.slice(0, cut)) : undefined;
+        const info =
+          flow?.kind === 'http'
+            ? [flow.request.body, flow.response?.body].find((b) => b?.bodyId === bodyId)
+            : undefined;
+        if (!info || !session.bodies.has(bodyId)) {
+          throw new ApiFailure('not_found', `body ${bodyId} is not in this session`);
+        }
+        const bytes = await session.bodies.read(bodyId);
+        return { base64: bytes.toString('base64'), truncated: info.truncated };
+      },
+      async clear() {
+        session.flows.clear();
+        await session.bodies.clear();
+      },
+      stats: async () => stats(session),
+    },
+    settings: {
+      get: async () => session.settings.get(),
+      async update(patch: SettingsPatch) {
+        let next;
+        try {
+          next = await session.settings.update(patch);
+        } catch (err) {
+          if (err instanceof SettingsError) throw new ApiFailure('invalid_argument', err.message);
+          throw err;
+        }
+        if (patch.bypass) session.applyBypass();
+        if (patch.captureBodyCap !== undefined) session.capture.setBodyCap(next.captureBodyCap);
+        events.emit({ settings: next });
+        return next;
+      },
+    },
+    system: {
+      info: async () => ({
+        version: session.options.version,
+        platform: platform(),
+        mode: session.options.mode,
+        dataDir: session.dataDir,
+        ca: {
+          certPath: session.ca.certPath,
+          fingerprint256: session.ca.fingerprint256,
+          downloadUrl: 'http://loupe.local/',
+        },
+      }),
+    },
+  };
+}
+
+/** Calls one contract method after validating it; never throws. */
+export type Dispatch = (channel: unknown, args: unknown) => Promise<ApiReply>;
+
+export function createDispatcher(api: LoupeApi): Dispatch {
+  return async (channel, args) => {
+    const call = checkCall(channel, args);
+    if (!call.ok) return { ok: false, error: call.error };
+    const section = api[call.section] as unknown as Record<string, (...a: unknown[]) => unknown>;
+    try {
+      const result = await section[call.method]!(...call.args);
+      return { ok: true, result: result ?? null };
+    } catch (err) {
+      if (err instanceof ApiFailure) {
+        return { ok: false, error: { code: err.code, message: err.message } };
+      }
+      return {
+        ok: false,
+        error: { code: 'internal', message: `internal error: ${(err as Error)?.message ?? err}` },
+      };
+    }
+  };
+}

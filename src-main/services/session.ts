@@ -1,0 +1,177 @@
+/**
+ * One Loupe session: the data directory (lock, settings, CA), the engine, capture, bypass
+ * learning and the stores, wired together the same way for `loupe headless` and the desktop
+ * app. `close()` undoes it in order.
+ */
+import { join } from 'node:path';
+import { compileBypassList, type BypassMatcher } from '../../src-common/bypass';
+import type { Notice } from '../../src-common/api/contract';
+import { createCapture, type Capture } from '../addons/capture';
+import { createBypassLearning, type BypassLearning } from '../addons/bypass-learning';
+import { loadOrCreateCa } from '../certs/ca';
+import { LeafMinter } from '../certs/leaf';
+import { ensureDataDir } from '../data/data-dir';
+import { acquireLock } from '../data/lock';
+import { openSettings, type SettingsStore } from '../data/settings';
+import { Hooks, startProxy, type RunningProxy } from '../engine/index';
+import { trustedRoots } from '../engine/trust';
+import { BodyStore } from '../flows/body-store';
+import { FlowStore } from '../flows/flow-store';
+
+export interface SessionOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  /** Patterns added to the saved bypass list for this run only. */
+  extraBypass?: string[];
+  noProxy?: string[];
+  resolve?: [string, string][];
+  upstreamProxy?: string;
+  /** PEM texts trusted for upstream TLS besides the system's roots. */
+  upstreamCa?: string[];
+  version: string;
+  mode: 'electron' | 'headless';
+  /** Receives each notice (also kept for the UI); the headless mode prints them. */
+  onNotice?: (notice: Notice) => void;
+}
+
+export interface Session {
+  readonly options: SessionOptions;
+  readonly dataDir: string;
+  readonly proxy: RunningProxy;
+  readonly hooks: Hooks;
+  readonly flows: FlowStore;
+  readonly bodies: BodyStore;
+  readonly capture: Capture;
+  readonly learning: BypassLearning;
+  readonly settings: SettingsStore;
+  readonly ca: { certPem: string; fingerprint256: string; certPath: string };
+  /** Recompiles the bypass list from the settings and closes connections it now contradicts. */
+  applyBypass(): void;
+  /** Subscribes to notices (learned hosts, untrusted CA, failed handshakes). */
+  onNotice(listener: (notice: Notice) => void): () => void;
+  /**
+   * Stops the proxy, runs `afterStop` (the flows and bodies are still readable then: the headless
+   * mode writes its HAR), then frees the stores and the data-directory lock.
+   */
+  close(afterStop?: () => Promise<void>): Promise<void>;
+}
+
+/** Opens the data directory and starts the proxy; throws (with words) when either cannot be. */
+export async function openSession(opts: SessionOptions): Promise<Session> {
+  await ensureDataDir(opts.dataDir);
+  const lock = await acquireLock(opts.dataDir);
+  const noticeListeners = new Set<(notice: Notice) => void>();
+  const notify = (level: Notice['level'], message: string): void => {
+    const notice: Notice = { level, message, at: Date.now() };
+    opts.onNotice?.(notice);
+    for (const listener of noticeListeners) listener(notice);
+  };
+  try {
+    const { store, warning } = await openSettings(opts.dataDir);
+    if (warning) notify('warning', warning);
+    const settings = store.get();
+    const ca = await loadOrCreateCa(opts.dataDir);
+
+    const hooks = new Hooks();
+    hooks.on('internalError', (err, hook) =>
+      notify('error', `internal error in ${hook}: ${(err as Error)?.stack ?? err}`),
+    );
+    const flows = new FlowStore();
+    const bodies = new BodyStore({ dir: join(opts.dataDir, 'bodies') });
+    const capture = createCapture({ hooks, flows, bodies, bodyCap: settings.captureBodyCap });
+
+    const extra = (opts.extraBypass ?? []).map((pattern) => ({ pattern, enabled: true }));
+    let bypass: BypassMatcher = compileBypassList([...settings.bypass, ...extra]);
+    // Hosts whose clients rejected Loupe's certificate: tunnelled raw until they expire, and
+    // kept in settings.json so a restart remembers them.
+    const proxyRef: { current?: RunningProxy } = {};
+    const learning = createBypassLearning({
+      hooks,
+      initial: settings.autoBypass,
+      ttlMs: settings.autoBypassHours * 3600 * 1000,
+      onChange: (autoBypass) => {
+        proxyRef.current?.bypassChanged();
+        store
+          .update({ autoBypass })
+          .catch((err: Error) =>
+            notify('error', `could not save the auto-bypass list: ${err.message}`),
+          );
+      },
+      onNotice: (message) => notify('warning', message),
+    });
+    // Each host's first failed handshake is worth a notice; a client retrying is not.
+    const reported = new Set<string>();
+    hooks.on('tunnelClose', (tn) => {
+      if (tn.error?.code !== 'tls_handshake_failed' || reported.has(tn.target.host)) return;
+      if (reported.size < 1000) reported.add(tn.target.host);
+      notify('warning', tn.error.message);
+    });
+    const insecure = compileBypassList(
+      settings.allowInvalidUpstreamCertificates.map((pattern) => ({ pattern, enabled: true })),
+    );
+    const noProxy = opts.noProxy?.length
+      ? compileBypassList(opts.noProxy.map((pattern) => ({ pattern, enabled: true })))
+      : undefined;
+    const proxy = await startProxy({
+      host: opts.host,
+      port: opts.port,
+      hooks,
+      resolve: opts.resolve ?? [],
+      isBypassed: (host: string, port: number) =>
+        bypass.matches(host, port) || learning.matches(host),
+      allowInvalidCertificate: (host: string, port: number) => insecure.matches(host, port),
+      stripAltSvcH3: settings.stripAltSvcH3,
+      ...(opts.upstreamProxy ? { upstreamProxy: opts.upstreamProxy } : {}),
+      ...(noProxy ? { noProxy: (host: string, port: number) => noProxy.matches(host, port) } : {}),
+      trustedCa: trustedRoots(opts.upstreamCa ?? []),
+      ca: { certPem: ca.certPem, certDer: ca.certDer, fingerprint256: ca.fingerprint256 },
+      tls: new LeafMinter(ca),
+    });
+    proxyRef.current = proxy;
+
+    let closed: Promise<void> | undefined;
+    return {
+      options: opts,
+      dataDir: opts.dataDir,
+      proxy,
+      hooks,
+      flows,
+      bodies,
+      capture,
+      learning,
+      settings: store,
+      ca: {
+        certPem: ca.certPem,
+        fingerprint256: ca.fingerprint256,
+        certPath: join(opts.dataDir, 'ca.pem'),
+      },
+      applyBypass() {
+        bypass = compileBypassList([...store.get().bypass, ...extra]);
+        proxy.bypassChanged();
+      },
+      onNotice(listener) {
+        noticeListeners.add(listener);
+        return () => void noticeListeners.delete(listener);
+      },
+      close(afterStop) {
+        closed ??= (async () => {
+          try {
+            await proxy.close();
+            capture.dispose();
+            learning.dispose();
+            flows.dispose();
+            await afterStop?.();
+          } finally {
+            await bodies.close();
+            await lock.release();
+          }
+        })();
+        return closed;
+      },
+    };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
