@@ -150,6 +150,19 @@ export interface Notice {
   at: number;
 }
 
+/**
+ * A command from the application menu (Electron) for the UI to carry out, e.g. a clear that the
+ * UI confirms first. In the browser the UI handles the same shortcuts itself.
+ */
+export const UI_COMMANDS = [
+  'toggle-recording',
+  'clear',
+  'focus-filter',
+  'toggle-sidebar',
+  'select-all',
+] as const;
+export type UiCommand = (typeof UI_COMMANDS)[number];
+
 /** One push on the event channel: whatever changed since the last one (at most every 50 ms). */
 export interface ApiEvent {
   flows?: FlowEvents;
@@ -158,6 +171,7 @@ export interface ApiEvent {
   proxy?: ProxyStatus;
   settings?: Settings;
   notices?: Notice[];
+  command?: UiCommand;
 }
 
 export const EVENT_CHANNEL = 'loupe:events';
