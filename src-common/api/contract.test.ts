@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { API_METHODS, allChannels, channelName } from './contract';
+import { makeFlow } from '../../src-main/test-support/factories';
+import { API_METHODS, allChannels, channelName, parseChannel, summarize } from './contract';
+import { checkCall, parseWireCall, validatedMethods } from './validate';
 
 describe('API contract', () => {
   it('derives one channel per method, named loupe:<section>.<method>', () => {
@@ -10,5 +12,97 @@ describe('API contract', () => {
     expect(channels).toContain('loupe:flows.list');
     expect(channelName('proxy', 'setRecording')).toBe('loupe:proxy.setRecording');
     for (const channel of channels) expect(channel).toMatch(/^loupe:[a-z]+\.[a-zA-Z]+$/);
+  });
+
+  it('validates exactly the methods of the contract', () => {
+    expect(
+      validatedMethods()
+        .map((m) => `loupe:${m}`)
+        .sort(),
+    ).toEqual(allChannels().sort());
+  });
+
+  it.each([
+    'loupe:flows.nope',
+    'loupe:nope.list',
+    'flows.list',
+    'loupe:flows.list.extra',
+    'loupe:__proto__.list',
+    'loupe:flows.constructor',
+    42,
+    undefined,
+  ])('refuses channel %j as unknown_method', (channel) => {
+    expect(parseChannel(channel)).toBeUndefined();
+    const call = checkCall(channel, []);
+    expect(call.ok).toBe(false);
+    if (!call.ok) expect(call.error.code).toBe('unknown_method');
+  });
+
+  it.each([
+    ['loupe:proxy.setRecording', [true], true],
+    ['loupe:proxy.setRecording', ['yes'], false],
+    ['loupe:proxy.setRecording', [], false],
+    ['loupe:proxy.setRecording', [true, false], false],
+    ['loupe:proxy.status', [], true],
+    ['loupe:proxy.status', [1], false],
+    ['loupe:flows.get', ['0f3c-11:ab'], true],
+    ['loupe:flows.get', ['../../etc/passwd'], false],
+    ['loupe:flows.get', ['x'.repeat(129)], false],
+    ['loupe:flows.get', [{ id: 'x' }], false],
+    ['loupe:flows.body', ['abc:res'], true],
+    ['loupe:settings.update', [{ ui: { sidebarVisible: false } }], true],
+    ['loupe:settings.update', [{ bypass: [] }], true],
+    ['loupe:settings.update', [{}], false],
+    ['loupe:settings.update', [{ autoBypass: [] }], false],
+    ['loupe:settings.update', [{ version: 2 }], false],
+    ['loupe:settings.update', [[]], false],
+    ['loupe:settings.update', [null], false],
+    ['loupe:flows.list', 'not-a-list', false],
+  ])('%s %j → ok=%s', (channel, args, ok) => {
+    const call = checkCall(channel, args);
+    expect(call.ok).toBe(ok);
+    if (!call.ok) {
+      expect(call.error.code).toBe('invalid_argument');
+      expect(call.error.message).toMatch(/^[a-z]+\.[a-zA-Z]+/);
+    }
+  });
+
+  it.each([
+    ['{"id":1,"channel":"loupe:flows.list","args":[]}', true],
+    ['not json', false],
+    ['[1,2]', false],
+    ['{"id":"1","channel":"loupe:flows.list","args":[]}', false],
+    ['{"id":-1,"channel":"loupe:flows.list","args":[]}', false],
+    ['{"id":1,"args":[]}', false],
+    ['{"id":1,"channel":"loupe:flows.list"}', false],
+  ])('wire frame %s parses: %s', (text, ok) => {
+    expect(parseWireCall(text).ok).toBe(ok);
+  });
+
+  it('summaries drop WebSocket payloads and keep their count', () => {
+    const flow = makeFlow({
+      websocket: {
+        messages: [
+          {
+            direction: 'send',
+            time: 1,
+            opcode: 1,
+            size: 2,
+            wireSize: 4,
+            compressed: false,
+            data: 'hi',
+          },
+        ],
+        messagesDropped: 0,
+      },
+    });
+    const summary = summarize(flow);
+    expect(summary.kind === 'http' && summary.websocket).toEqual({
+      messagesDropped: 0,
+      messageCount: 1,
+    });
+    expect(flow.websocket?.messages).toHaveLength(1);
+    const plain = makeFlow();
+    expect(summarize(plain)).toBe(plain);
   });
 });

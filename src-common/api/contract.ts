@@ -50,6 +50,8 @@ export type HttpFlowSummary = Omit<HttpFlow, 'websocket'> & {
 };
 /** A flow as lists and events carry it: never bodies or WebSocket message payloads. */
 export type FlowSummary = HttpFlowSummary | TunnelFlow;
+/** A full flow or a summary: what the pure views (flow-view.ts, filter.ts) read. */
+export type FlowLike = Flow | FlowSummary;
 
 export interface BodyContent {
   /** The captured bytes, base64-encoded (as sent on the wire, before content decoding). */
