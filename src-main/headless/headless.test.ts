@@ -357,3 +357,76 @@ describe('loupe headless', () => {
     expect(JSON.parse(out)).toEqual({ hello: 'world', method: 'GET' });
   });
 });
+
+describe('the UI of loupe headless and loupe start', () => {
+  /** A stand-in renderer, so these tests do not depend on the UI build (e2e/ covers that). */
+  function fakeRenderer(): string {
+    const rendererDir = join(dir, 'renderer');
+    mkdirSync(rendererDir);
+    writeFileSync(join(rendererDir, 'index.html'), '<!doctype html><title>Loupe UI</title>');
+    return rendererDir;
+  }
+
+  function fetchText(url: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      http
+        .get(url, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        })
+        .on('error', reject);
+    });
+  }
+
+  it('prints the ui listening line with a token after the proxy line, and serves the page', async () => {
+    const p = await startHeadless(
+      ['--port', '0', '--ui-port', '0', '--data-dir', join(dir, 'data')],
+      20_000,
+      { env: { LOUPE_RENDERER_DIR: fakeRenderer() } },
+    );
+    running.push(p);
+    expect(p.uiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32}$/);
+    expect(p.stdout().indexOf('proxy listening')).toBeLessThan(p.stdout().indexOf('ui listening'));
+    expect(await fetchText(p.uiUrl!)).toEqual({
+      status: 200,
+      body: '<!doctype html><title>Loupe UI</title>',
+    });
+    expect((await fetchText(p.uiUrl!.replace(/\?token=.*/, ''))).status).toBe(403);
+  });
+
+  it('says in one line that the UI is not built when it is not', async () => {
+    const result = await runLoupe(
+      ['headless', '--port', '0', '--ui-port', '0', '--data-dir', join(dir, 'data')],
+      20_000,
+      { LOUPE_RENDERER_DIR: join(dir, 'nowhere') },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/the UI is not built .*run npm run build/);
+  });
+
+  it('loupe start without the Electron runtime says so and serves the UI headless', async (ctx) => {
+    if (hasElectronRuntime())
+      ctx.skip('the Electron runtime is installed here, so start opens the app');
+    const p = await startHeadless(['--port', '0', '--data-dir', join(dir, 'data')], 20_000, {
+      command: 'start',
+      env: { LOUPE_RENDERER_DIR: fakeRenderer() },
+    });
+    running.push(p);
+    expect(p.stderr()).toContain(
+      'The Electron runtime is not installed on this machine, so Loupe serves its UI headless instead.',
+    );
+    expect((await fetchText(p.uiUrl!)).status).toBe(200);
+  });
+});
+
+/** The runtime binary as `loupe start` finds it: electron's path.txt, never `require`. */
+function hasElectronRuntime(): boolean {
+  try {
+    const pkg = join(process.cwd(), 'node_modules', 'electron');
+    const rel = readFileSync(join(pkg, 'path.txt'), 'utf8').trim();
+    return statSync(join(pkg, 'dist', rel)).isFile();
+  } catch {
+    return false;
+  }
+}

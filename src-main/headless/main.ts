@@ -3,8 +3,11 @@
  * runs the desktop app where it exists and otherwise says so and runs headless; `loupe ca …`
  * shows, exports and rotates the CA (ca-command.ts).
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { caCommand } from './ca-command';
 import { HEADLESS_HELP, UsageError, parseHeadlessArgs } from './args';
 import { runHeadless } from './run';
@@ -71,6 +74,36 @@ async function headless(argv: string[], name: string): Promise<number> {
   }
 }
 
+/**
+ * `loupe start`: the desktop app where the Electron runtime is installed; elsewhere the same UI
+ * served headless on a free port, opened in the default browser.
+ */
+async function start(argv: string[]): Promise<number> {
+  const runtime = electronBinary();
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  if (runtime && existsSync(join(root, 'out/electron/main.cjs'))) {
+    const child = spawn(runtime, [root, ...argv], { stdio: 'inherit' });
+    const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    return new Promise((resolveExit) => {
+      child.on('error', (err) => {
+        process.stderr.write(`loupe start: could not run Electron (${err.message})\n`);
+        resolveExit(1);
+      });
+      child.on('exit', (code) => resolveExit(code ?? 1));
+    });
+  }
+  process.stderr.write(
+    runtime
+      ? 'The desktop app is not built (run npm run build), so Loupe serves its UI headless instead.\n'
+      : 'The Electron runtime is not installed on this machine, so Loupe serves its UI headless instead.\n',
+  );
+  const ui = argv.includes('--ui-port') ? [] : ['--ui-port', '0'];
+  const open = argv.includes('--open') ? [] : ['--open'];
+  return headless([...argv, ...ui, ...open], 'start');
+}
+
 /** Runs the command line; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -79,15 +112,8 @@ export async function main(argv: string[]): Promise<number> {
       return headless(rest, 'headless');
     case 'ca':
       return caCommand(rest);
-    case 'start': {
-      const runtime = electronBinary();
-      process.stderr.write(
-        runtime
-          ? 'The desktop window is not part of this build yet, so Loupe runs headless.\n'
-          : 'The Electron runtime is not installed on this machine, so Loupe runs headless.\n',
-      );
-      return headless(rest, 'start');
-    }
+    case 'start':
+      return start(rest);
     case '-v':
     case '--version':
       process.stdout.write(`${version()}\n`);

@@ -62,8 +62,12 @@ const TYPES: Record<string, string> = {
 const MAX_BUFFERED = 64 * 1024 * 1024;
 const MAX_MESSAGE = 1024 * 1024;
 
-/** Where the built renderer is: `out/renderer` next to the sources or the bundled main. */
+/**
+ * Where the built renderer is: `LOUPE_RENDERER_DIR` when set, else `out/renderer` next to the
+ * sources or the bundled main.
+ */
 export function rendererDir(): string {
+  if (process.env.LOUPE_RENDERER_DIR) return resolve(process.env.LOUPE_RENDERER_DIR);
   const here = fileURLToPath(new URL('.', import.meta.url));
   for (const up of ['../../out/renderer', '../renderer']) {
     const dir = resolve(here, up);

@@ -10,6 +10,8 @@ export interface HeadlessProcess {
   child: ChildProcess;
   /** `http://HOST:PORT` from the `proxy listening on` line. */
   url: string;
+  /** The `ui listening on` URL (with its token), when the UI was asked for. */
+  uiUrl?: string;
   port: number;
   stdout(): string;
   stderr(): string;
@@ -21,10 +23,12 @@ export interface HeadlessProcess {
 export function runLoupe(
   args: string[],
   timeoutMs = 20_000,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LOUPE_BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOUPE_NO_BROWSER: '1', ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -41,11 +45,20 @@ export function runLoupe(
   });
 }
 
-/** Starts `loupe headless ARGS` and resolves once it prints its listening line. */
-export function startHeadless(args: string[], timeoutMs = 20_000): Promise<HeadlessProcess> {
+/**
+ * Starts `loupe headless ARGS` (or another command) and resolves once it prints its listening
+ * line, and its `ui listening on` line too when ARGS ask for the UI.
+ */
+export function startHeadless(
+  args: string[],
+  timeoutMs = 20_000,
+  opts: { command?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<HeadlessProcess> {
+  const wantsUi = args.includes('--ui-port') || opts.command === 'start';
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LOUPE_BIN, 'headless', ...args], {
+    const child = spawn(process.execPath, [LOUPE_BIN, opts.command ?? 'headless', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOUPE_NO_BROWSER: '1', ...opts.env },
     });
     let stdout = '';
     let stderr = '';
@@ -62,11 +75,13 @@ export function startHeadless(args: string[], timeoutMs = 20_000): Promise<Headl
     child.stdout.on('data', (d: Buffer) => {
       stdout += d;
       const m = /^proxy listening on (http:\/\/(.+):(\d+))$/m.exec(stdout);
-      if (m) {
+      const ui = /^ui listening on (http:\/\/\S+)$/m.exec(stdout);
+      if (m && (ui || !wantsUi)) {
         clearTimeout(timer);
         resolve({
           child,
           url: m[1]!,
+          ...(ui ? { uiUrl: ui[1]! } : {}),
           port: Number(m[3]),
           stdout: () => stdout,
           stderr: () => stderr,
