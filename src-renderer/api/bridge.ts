@@ -1,0 +1,43 @@
+/**
+ * The one place the UI gets its transport: Electron's preload (`window.loupe`) when present,
+ * otherwise the headless WebSocket at `/api` with the page's `token` query parameter. The rest
+ * of the renderer sees only `LoupeBridge`, and never knows which transport it is on.
+ */
+import type { LoupeBridge } from '../../src-common/api/contract';
+import { createWsBridge, type ConnectionState } from './ws-bridge';
+
+export type { ConnectionState } from './ws-bridge';
+
+declare global {
+  interface Window {
+    /** Set by the Electron preload; absent in a browser. */
+    loupe?: LoupeBridge;
+  }
+}
+
+let bridge: LoupeBridge | undefined;
+let watchConnection: ((listener: (state: ConnectionState) => void) => () => void) | undefined;
+
+/** The API, created on first use. */
+export function getBridge(): LoupeBridge {
+  if (bridge) return bridge;
+  if (window.loupe) {
+    bridge = window.loupe;
+    return bridge;
+  }
+  const token = new URLSearchParams(location.search).get('token') ?? '';
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const ws = createWsBridge(`${scheme}://${location.host}/api?token=${encodeURIComponent(token)}`);
+  watchConnection = ws.onConnection;
+  bridge = ws;
+  return bridge;
+}
+
+/**
+ * Subscribes to the transport's connection state. IPC to Electron main cannot drop, so there it
+ * reports nothing and returns a no-op.
+ */
+export function onConnection(listener: (state: ConnectionState) => void): () => void {
+  getBridge();
+  return watchConnection ? watchConnection(listener) : () => {};
+}

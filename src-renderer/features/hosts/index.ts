@@ -1,0 +1,2 @@
+/** The hosts feature: the sidebar of hosts with their counts. */
+export { HostSidebar } from './HostSidebar';

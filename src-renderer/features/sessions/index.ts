@@ -1,0 +1,3 @@
+/** The sessions feature: the flow table and its column chooser. */
+export { SessionTable } from './SessionTable';
+export { ColumnMenu } from './ColumnMenu';

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import type { ApiEvent, FlowSummary } from '../../src-common/api/contract';
+import { compileFilter } from '../../src-common/filter';
+import { applyEvents, type SessionData } from './apply-events';
+import type { ViewSpec } from './visible';
+import { failedHandshake, httpFlow, onHost, pendingFlow } from '../test-support/flows';
+
+const empty = (): SessionData => ({
+  ids: [],
+  byId: {},
+  visibleIds: [],
+  hostCounts: {},
+  errorCount: 0,
+  toasts: [],
+  toastSeq: 0,
+});
+const all: ViewSpec = { filter: compileFilter(''), types: [], statuses: [] };
+const added = (...flows: FlowSummary[]): ApiEvent => ({ flows: { added: flows, updated: [] } });
+const updated = (...flows: FlowSummary[]): ApiEvent => ({ flows: { added: [], updated: flows } });
+
+/** Applies events to `state` the way the store does (the patch merged over the state). */
+function run(state: SessionData, events: ApiEvent[], view: ViewSpec = all): SessionData {
+  return { ...state, ...applyEvents(state, view, events) };
+}
+
+describe('applyEvents', () => {
+  it('adds flows in arrival order and shows them', () => {
+    const a = httpFlow({ seq: 1 });
+    const b = httpFlow({ seq: 2 });
+    const s = run(empty(), [added(a), added(b)]);
+    expect(s.ids).toEqual(['f1', 'f2']);
+    expect(s.visibleIds).toEqual(['f1', 'f2']);
+    expect(s.byId.f1).toBe(a);
+  });
+
+  it('applies cleared before the same event’s added and updated', () => {
+    const old = httpFlow({ seq: 1 });
+    const s0 = run(empty(), [added(old)]);
+    const fresh = httpFlow({ seq: 2 });
+    const fresher = { ...fresh, state: 'complete' as const };
+    const s = run(s0, [{ flows: { cleared: true, added: [fresh], updated: [fresher] } }]);
+    expect(s.ids).toEqual(['f2']);
+    expect(s.byId.f1).toBeUndefined();
+    expect(s.byId.f2).toBe(fresher);
+    expect(s.visibleIds).toEqual(['f2']);
+  });
+
+  it('a clear in a later event of the batch forgets what earlier events added', () => {
+    const s = run(empty(), [
+      added(httpFlow({ seq: 1 })),
+      { flows: { cleared: true, added: [], updated: [] } },
+      added(httpFlow({ seq: 2 })),
+    ]);
+    expect(s.ids).toEqual(['f2']);
+    expect(s.hostCounts).toEqual({ 'api.example.test': 1 });
+  });
+
+  it('keeps unchanged flow objects and replaces updated ones', () => {
+    const a = httpFlow({ seq: 1 });
+    const b = pendingFlow({ seq: 2 });
+    const s0 = run(empty(), [added(a, b)]);
+    const b2 = httpFlow({ seq: 2 });
+    const s = run(s0, [updated(b2)]);
+    expect(s.byId.f1).toBe(a);
+    expect(s.byId.f2).toBe(b2);
+    expect(s.ids).toEqual(['f1', 'f2']);
+  });
+
+  it('treats a flow added twice as an update, not a second row', () => {
+    const a = httpFlow({ seq: 1 });
+    const s0 = run(empty(), [added(a)]);
+    const a2 = { ...a, tags: ['again'] };
+    const s = run(s0, [added(a2)]);
+    expect(s.ids).toEqual(['f1']);
+    expect(s.byId.f1).toBe(a2);
+    expect(s.hostCounts).toEqual({ 'api.example.test': 1 });
+  });
+
+  it('counts hosts and failures, and follows updates', () => {
+    const a = onHost(httpFlow({ seq: 1 }), 'a.test');
+    const p = pendingFlow({ seq: 2 });
+    const t = failedHandshake({ seq: 3 });
+    const s0 = run(empty(), [added(a, p, t)]);
+    expect(s0.hostCounts).toEqual({ 'a.test': 1, 'api.example.test': 1, 'pinned.example.test': 1 });
+    expect(s0.errorCount).toBe(1);
+    const failed: FlowSummary = {
+      ...p,
+      state: 'error',
+      error: { code: 'connection_refused', message: 'refused', phase: 'connect' },
+    };
+    const s = run(s0, [updated(failed)]);
+    expect(s.errorCount).toBe(2);
+  });
+
+  it('returns the same shown list when an update changes nothing shown', () => {
+    const a = pendingFlow({ seq: 1 });
+    const s0 = run(empty(), [added(a)]);
+    const s = run(s0, [updated({ ...a, tags: ['x'] })]);
+    expect(s.visibleIds).toBe(s0.visibleIds);
+  });
+
+  it('takes the last stats and proxy status of a batch and turns notices into toasts', () => {
+    const s = run(empty(), [
+      { stats: { flows: 1, bodyMemoryBytes: 10, bodyDiskBytes: 0 } },
+      {
+        stats: { flows: 2, bodyMemoryBytes: 20, bodyDiskBytes: 0 },
+        notices: [{ level: 'warning', message: 'w', at: 1 }],
+      },
+      { proxy: { url: 'http://127.0.0.1:1', host: '127.0.0.1', port: 1, recording: false } },
+    ]);
+    expect(s.stats?.flows).toBe(2);
+    expect(s.proxy?.recording).toBe(false);
+    expect(s.toasts).toEqual([{ level: 'warning', message: 'w', at: 1, key: 1 }]);
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * Applies a batch of API events to the session state, as one pure step the store runs in a
+ * single `set()`. Within each event `cleared` comes first, then `added`, then `updated` (the
+ * contract's order); events apply in arrival order. Flow objects are kept as they arrive: an
+ * unchanged flow keeps its identity, an updated one is replaced, which is what lets each table
+ * row subscribe to its own flow and re-render only when that flow changed.
+ */
+import type {
+  ApiEvent,
+  FlowSummary,
+  Notice,
+  ProxyStatus,
+  SessionStats,
+} from '../../src-common/api/contract';
+import type { Settings } from '../../src-common/settings';
+import { flowHost, flowLook } from '../../src-common/flow-view';
+import { deriveVisible, updateVisible, type ViewSpec } from './visible';
+
+/** The part of the state that events change. */
+export interface SessionData {
+  /** Every flow id, in arrival order. */
+  ids: readonly string[];
+  /**
+   * Flows by id. Mutated in place between batches (copying 100k keys per frame would cost more
+   * than the batch): readers select single flows, whose object identity signals a change.
+   */
+  byId: Record<string, FlowSummary>;
+  /** The ids the table shows (filter, host, toggles and sort applied). */
+  visibleIds: readonly string[];
+  /** Flows per lower-case host, for the sidebar. */
+  hostCounts: Readonly<Record<string, number>>;
+  /** Flows that failed (errors and failed handshakes), for the status bar. */
+  errorCount: number;
+  stats?: SessionStats;
+  proxy?: ProxyStatus;
+  settings?: Settings;
+  /** Notices on screen as toasts, oldest first; `key` grows by one per toast. */
+  toasts: readonly Toast[];
+  /** The key of the last toast made. */
+  toastSeq: number;
+}
+
+/** A notice shown as a toast. */
+export type Toast = Notice & { key: number };
+
+/** At most this many toasts at once: a burst of notices must not cover the table. */
+const MAX_TOASTS = 5;
+
+/** The toast list with `notices` added (the oldest dropped beyond MAX_TOASTS). */
+export function addToasts(
+  state: Pick<SessionData, 'toasts' | 'toastSeq'>,
+  notices: readonly Notice[],
+): Pick<SessionData, 'toasts' | 'toastSeq'> {
+  let key = state.toastSeq;
+  const added = notices.map((n) => ({ ...n, key: ++key }));
+  return { toasts: [...state.toasts, ...added].slice(-MAX_TOASTS), toastSeq: key };
+}
+
+const isFailure = (f: FlowSummary): boolean => {
+  const look = flowLook(f);
+  return look === 'error' || look === 'failed-handshake';
+};
+
+/** The state after `events`; `view` decides what is shown. Never mutates anything but `byId`. */
+export function applyEvents(
+  state: SessionData,
+  view: ViewSpec,
+  events: readonly ApiEvent[],
+): Partial<SessionData> {
+  let byId = state.byId;
+  let ids: string[] | undefined;
+  let hostCounts: Record<string, number> | undefined;
+  let errorCount = state.errorCount;
+  let reset = false;
+  const appended: string[] = [];
+  const appendedSet = new Set<string>();
+  const changed = new Map<string, FlowSummary>();
+  const patch: Partial<SessionData> = {};
+  const notices: Notice[] = [];
+
+  const counts = (): Record<string, number> => (hostCounts ??= { ...state.hostCounts });
+  const count = (f: FlowSummary, delta: number): void => {
+    const host = flowHost(f);
+    const c = counts();
+    const n = (c[host] ?? 0) + delta;
+    if (n > 0) c[host] = n;
+    else delete c[host];
+    if (isFailure(f)) errorCount += delta;
+  };
+  const add = (f: FlowSummary): void => {
+    byId[f.id] = f;
+    (ids ??= state.ids.slice()).push(f.id);
+    appended.push(f.id);
+    appendedSet.add(f.id);
+    count(f, 1);
+  };
+  const update = (f: FlowSummary, old: FlowSummary): void => {
+    if (old === f) return;
+    byId[f.id] = f;
+    count(old, -1);
+    count(f, 1);
+    if (!appendedSet.has(f.id) && !changed.has(f.id)) changed.set(f.id, old);
+  };
+
+  for (const event of events) {
+    const flows = event.flows;
+    if (flows) {
+      if (flows.cleared) {
+        byId = {};
+        ids = [];
+        hostCounts = {};
+        errorCount = 0;
+        reset = true;
+        appended.length = 0;
+        appendedSet.clear();
+        changed.clear();
+      }
+      // A flow seen twice (a re-list racing live events) is an update, never a second row.
+      for (const f of flows.added) {
+        const old = byId[f.id];
+        if (old) update(f, old);
+        else add(f);
+      }
+      for (const f of flows.updated) {
+        const old = byId[f.id];
+        if (old) update(f, old);
+        else add(f);
+      }
+    }
+    if (event.stats) patch.stats = event.stats;
+    if (event.proxy) patch.proxy = event.proxy;
+    if (event.settings) patch.settings = event.settings;
+    if (event.notices) notices.push(...event.notices);
+  }
+
+  if (reset || appended.length > 0 || changed.size > 0) {
+    const allIds = ids ?? state.ids;
+    patch.byId = byId;
+    if (ids) patch.ids = ids;
+    if (hostCounts) patch.hostCounts = hostCounts;
+    patch.errorCount = errorCount;
+    const visible = reset
+      ? deriveVisible(allIds, byId, view)
+      : updateVisible(state.visibleIds, byId, view, { appended, changed });
+    if (visible !== state.visibleIds) patch.visibleIds = visible;
+  }
+  return notices.length > 0 ? { ...patch, ...addToasts(state, notices) } : patch;
+}

@@ -1,0 +1,185 @@
+/**
+ * The renderer's one zustand store: the session (normalised `ids` + `byId`, the shown ids, host
+ * and error counts, stats, proxy status, settings, toasts), the view (filter, quick toggles,
+ * host, sort), the selection and the window arrangement (columns, sidebar). Features read and
+ * change each other only through it. Events reach it through `queue.ts`, one `set()` per batch.
+ */
+import { create } from 'zustand';
+import type { ApiEvent, Notice, SystemInfo } from '../../src-common/api/contract';
+import type { UiPreferences } from '../../src-common/settings';
+import { compileFilter, type CompiledFilter } from '../../src-common/filter';
+import type { FlowCategory } from '../../src-common/flow-view';
+import { addToasts, applyEvents, type SessionData } from './apply-events';
+import { mergeColumnPrefs, MIN_WIDTH, type ColumnId, type ColumnLayout } from './columns';
+import { EMPTY_SELECTION, type Selection } from './selection';
+import { deriveVisible, type SortSpec, type StatusClass, type ViewSpec } from './visible';
+import { debug } from './debug';
+
+/** The transport's state as the connection banner shows it. */
+export type Connection =
+  | { status: 'open' }
+  | { status: 'connecting'; attempt: number }
+  | { status: 'refused'; message: string };
+
+export interface ViewState {
+  filterText: string;
+  filter: CompiledFilter;
+  types: readonly FlowCategory[];
+  statuses: readonly StatusClass[];
+  host?: string;
+  sort?: SortSpec;
+}
+
+export interface LayoutState {
+  columns: readonly ColumnLayout[];
+  sidebarVisible: boolean;
+  sidebarWidth: number;
+  /** True once the saved arrangement was read: only then are changes worth saving. */
+  layoutLoaded: boolean;
+}
+
+export interface State extends SessionData, ViewState, LayoutState {
+  system?: SystemInfo;
+  connection: Connection;
+  selection: Selection;
+  /** The Clear confirmation dialog is open. */
+  confirmingClear: boolean;
+
+  /** Applies a batch of events in one `set()` (called by the queue, never directly). */
+  applyBatch(events: readonly ApiEvent[]): void;
+  setFilterText(text: string): void;
+  toggleType(type: FlowCategory): void;
+  toggleStatus(status: StatusClass): void;
+  /** Shows one host only; the same host again, or undefined, shows all. */
+  selectHost(host: string | undefined): void;
+  /** Shows every flow again: no filter text, toggles or host. */
+  clearView(): void;
+  /** Header click: ascending → descending → arrival order. */
+  cycleSort(id: ColumnId): void;
+  setSelection(selection: Selection): void;
+  setColumns(columns: readonly ColumnLayout[]): void;
+  setSidebar(change: { visible?: boolean; width?: number }): void;
+  /** Restores the saved arrangement (once, at start). */
+  loadLayout(ui: UiPreferences): void;
+  setSystem(system: SystemInfo): void;
+  setConnection(connection: Connection): void;
+  setConfirmingClear(open: boolean): void;
+  toast(level: Notice['level'], message: string): void;
+  dismissToast(key: number): void;
+}
+
+/** The view part of the state as the derivation takes it. */
+export function viewOf(s: ViewState): ViewSpec {
+  return { filter: s.filter, host: s.host, types: s.types, statuses: s.statuses, sort: s.sort };
+}
+
+const toggle = <T>(list: readonly T[], item: T): T[] =>
+  list.includes(item) ? list.filter((x) => x !== item) : [...list, item];
+
+export const SIDEBAR_DEFAULT_WIDTH = 220;
+
+/** Makes a store; the app uses the one below, tests make their own. */
+export function createLoupeStore() {
+  return create<State>()((set, get) => {
+    /** Sets view fields and re-derives the shown ids from scratch (the view changed). */
+    const setView = (change: Partial<ViewState>): void => {
+      const s = get();
+      const next = { ...s, ...change };
+      set({ ...change, visibleIds: deriveVisible(s.ids, s.byId, viewOf(next)) });
+    };
+    return {
+      ids: [],
+      byId: {},
+      visibleIds: [],
+      hostCounts: {},
+      errorCount: 0,
+      toasts: [],
+      toastSeq: 0,
+      filterText: '',
+      filter: compileFilter(''),
+      types: [],
+      statuses: [],
+      columns: mergeColumnPrefs(undefined),
+      sidebarVisible: true,
+      sidebarWidth: SIDEBAR_DEFAULT_WIDTH,
+      layoutLoaded: false,
+      connection: { status: 'connecting', attempt: 0 },
+      selection: EMPTY_SELECTION,
+      confirmingClear: false,
+
+      applyBatch(events) {
+        const s = get();
+        const patch = applyEvents(s, viewOf(s), events);
+        // A clear forgets the selection too: its rows are gone.
+        const cleared = events.some((e) => e.flows?.cleared);
+        set(cleared ? { ...patch, selection: EMPTY_SELECTION } : patch);
+        debug.storeUpdates += 1;
+      },
+      setFilterText(text) {
+        setView({ filterText: text, filter: compileFilter(text) });
+      },
+      toggleType(type) {
+        setView({ types: toggle(get().types, type) });
+      },
+      toggleStatus(status) {
+        setView({ statuses: toggle(get().statuses, status) });
+      },
+      selectHost(host) {
+        setView({ host: host === get().host ? undefined : host });
+      },
+      clearView() {
+        setView({
+          filterText: '',
+          filter: compileFilter(''),
+          types: [],
+          statuses: [],
+          host: undefined,
+        });
+      },
+      cycleSort(id) {
+        const sort = get().sort;
+        if (sort?.id !== id) setView({ sort: { id, desc: false } });
+        else if (!sort.desc) setView({ sort: { id, desc: true } });
+        else setView({ sort: undefined });
+      },
+      setSelection(selection) {
+        set({ selection });
+      },
+      setColumns(columns) {
+        set({ columns });
+      },
+      setSidebar({ visible, width }) {
+        set((s) => ({
+          sidebarVisible: visible ?? s.sidebarVisible,
+          sidebarWidth: width === undefined ? s.sidebarWidth : Math.max(MIN_WIDTH * 4, width),
+        }));
+      },
+      loadLayout(ui) {
+        set({
+          columns: mergeColumnPrefs(ui.columns),
+          sidebarVisible: ui.sidebarVisible ?? true,
+          sidebarWidth: ui.sidebarWidth ?? SIDEBAR_DEFAULT_WIDTH,
+          layoutLoaded: true,
+        });
+      },
+      setSystem(system) {
+        set({ system });
+      },
+      setConnection(connection) {
+        set({ connection });
+      },
+      setConfirmingClear(open) {
+        set({ confirmingClear: open });
+      },
+      toast(level, message) {
+        set((s) => addToasts(s, [{ level, message, at: Date.now() }]));
+      },
+      dismissToast(key) {
+        set((s) => ({ toasts: s.toasts.filter((t) => t.key !== key) }));
+      },
+    };
+  });
+}
+
+/** The app's store. */
+export const useStore = createLoupeStore();
