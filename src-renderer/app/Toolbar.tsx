@@ -3,16 +3,12 @@
  * its errors in words, the quick toggles, the column chooser and the sidebar toggle. Tooltips
  * name the shortcuts.
  */
-import { useEffect, useState } from 'react';
 import type { FlowCategory } from '../../src-common/flow-view';
 import { shortcutLabel } from '../components/keys';
 import { ColumnMenu } from '../features/sessions';
 import { useStore } from '../store/store';
 import type { StatusClass } from '../store/visible';
 import { FILTER_INPUT_ID, requestClear, toggleRecording, toggleSidebar } from './commands';
-
-/** Typing pauses this long before 100k rows are re-filtered. */
-const FILTER_DELAY_MS = 120;
 
 const TYPE_TOGGLES: [FlowCategory, string][] = [
   ['json', 'JSON'],
@@ -56,16 +52,9 @@ function RecordToggle() {
 }
 
 function FilterField() {
-  const applied = useStore((s) => s.filterText);
+  const text = useStore((s) => s.filterText);
   const errors = useStore((s) => s.filter.errors);
-  const [text, setText] = useState(applied);
-  // The store's text wins when it changes elsewhere ("Clear the filter").
-  useEffect(() => setText(applied), [applied]);
-  useEffect(() => {
-    if (text === useStore.getState().filterText) return;
-    const timer = setTimeout(() => useStore.getState().setFilterText(text), FILTER_DELAY_MS);
-    return () => clearTimeout(timer);
-  }, [text]);
+  const setText = useStore.getState().setFilterText;
   return (
     <div className="filter">
       <input
@@ -83,12 +72,10 @@ function FilterField() {
         value={text}
         onChange={(e) => setText(e.target.value)}
         onKeyDown={(e) => {
-          if (e.key === 'Enter') useStore.getState().setFilterText(text);
           if (e.key !== 'Escape') return;
           // Esc clears the field and leaves it, back to the table.
           e.preventDefault();
           setText('');
-          useStore.getState().setFilterText('');
           document.querySelector<HTMLElement>('[data-testid="flow-table"]')?.focus();
         }}
       />

@@ -13,7 +13,8 @@ import type {
   SessionStats,
 } from '../../src-common/api/contract';
 import type { Settings } from '../../src-common/settings';
-import { flowHost, flowLook } from '../../src-common/flow-view';
+import { flowLook } from '../../src-common/flow-view';
+import { hostOf } from './flow-keys';
 import { deriveVisible, updateVisible, type ViewSpec } from './visible';
 
 /** The part of the state that events change. */
@@ -80,7 +81,7 @@ export function applyEvents(
 
   const counts = (): Record<string, number> => (hostCounts ??= { ...state.hostCounts });
   const count = (f: FlowSummary, delta: number): void => {
-    const host = flowHost(f);
+    const host = hostOf(f);
     const c = counts();
     const n = (c[host] ?? 0) + delta;
     if (n > 0) c[host] = n;

@@ -121,6 +121,25 @@ describe('updateVisible', () => {
     expect(next).toEqual(deriveVisible([...s.ids, ...appended], s.byId, spec));
   });
 
+  it('tests only the batch against the filter, however many flows are shown', () => {
+    const flows = Array.from({ length: 20_000 }, (_, i) => httpFlow({ seq: i + 1 }));
+    const s = session(flows);
+    let tested = 0;
+    const counting = { test: () => (tested++, true), errors: [], empty: false };
+    const spec = view({ filter: counting });
+    const prev = deriveVisible(s.ids, s.byId, spec);
+    tested = 0;
+    const batch = [20_001, 20_002, 20_003].map((n) => httpFlow({ seq: n }));
+    for (const f of batch) s.byId[f.id] = f;
+    const next = updateVisible(prev, s.byId, spec, {
+      appended: batch.map((f) => f.id),
+      changed: new Map(),
+    });
+    expect(tested).toBe(3);
+    expect(next).toHaveLength(20_003);
+    expect(next.slice(-3)).toEqual(['f20001', 'f20002', 'f20003']);
+  });
+
   it('returns the previous list itself when nothing shown changed', () => {
     const s = session([httpFlow({ seq: 1 })]);
     const spec = view({ host: 'nowhere.test' });

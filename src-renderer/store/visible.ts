@@ -6,9 +6,10 @@
  */
 import type { FlowSummary } from '../../src-common/api/contract';
 import type { CompiledFilter } from '../../src-common/filter';
-import { flowCategory, flowHost, flowLook, flowStatus } from '../../src-common/flow-view';
+import { flowCategory, flowLook, flowStatus } from '../../src-common/flow-view';
 import type { FlowCategory } from '../../src-common/flow-view';
-import { sortValue, type ColumnId } from './columns';
+import type { ColumnId } from './columns';
+import { hostOf, sortKeyOf } from './flow-keys';
 
 /** The status-class quick toggles; `error` is a failed exchange or handshake (no status). */
 export const STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx', 'error'] as const;
@@ -45,7 +46,7 @@ function statusClass(f: FlowSummary): StatusClass | undefined {
 export function viewPredicate(spec: ViewSpec): (f: FlowSummary) => boolean {
   const { filter, host, types, statuses } = spec;
   return (f) => {
-    if (host !== undefined && flowHost(f) !== host) return false;
+    if (host !== undefined && hostOf(f) !== host) return false;
     if (types.length > 0 && !types.includes(flowCategory(f))) return false;
     if (statuses.length > 0) {
       const cls = statusClass(f);
@@ -60,17 +61,19 @@ function byArrival(sort: SortSpec | undefined): boolean {
   return !sort || sort.id === 'seq';
 }
 
+const collator = new Intl.Collator(undefined, { numeric: true });
+
 /** Compares two flows by the sort column; equal keys stay in arrival order either way. */
 export function flowComparator(sort: SortSpec): (a: FlowSummary, b: FlowSummary) => number {
   const dir = sort.desc ? -1 : 1;
   return (a, b) => {
-    const va = sortValue(sort.id, a);
-    const vb = sortValue(sort.id, b);
+    const va = sortKeyOf(sort.id, a);
+    const vb = sortKeyOf(sort.id, b);
     if (va !== vb) {
       if (va === undefined) return -dir;
       if (vb === undefined) return dir;
       if (typeof va === 'number' && typeof vb === 'number') return (va - vb) * dir;
-      const c = String(va).localeCompare(String(vb));
+      const c = collator.compare(String(va), String(vb));
       if (c !== 0) return c * dir;
     }
     return a.seq - b.seq;
