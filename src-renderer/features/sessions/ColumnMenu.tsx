@@ -77,7 +77,7 @@ export function ColumnMenu() {
               <button
                 type="button"
                 className="mini"
-                aria-label={`Move ${COLUMN_VIEWS[c.id].title} left`}
+                aria-label={`Move ${COLUMN_VIEWS[c.id].title} earlier`}
                 disabled={i === 0}
                 onClick={() => shiftColumn(i, -1)}
               >
@@ -86,7 +86,7 @@ export function ColumnMenu() {
               <button
                 type="button"
                 className="mini"
-                aria-label={`Move ${COLUMN_VIEWS[c.id].title} right`}
+                aria-label={`Move ${COLUMN_VIEWS[c.id].title} later`}
                 disabled={i === columns.length - 1}
                 onClick={() => shiftColumn(i, 1)}
               >
