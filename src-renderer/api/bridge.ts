@@ -16,6 +16,16 @@ declare global {
 }
 
 let bridge: LoupeBridge | undefined;
+
+/** True when the server answers this page's own URL with 401/403: the token is wrong. */
+async function tokenRefused(): Promise<boolean> {
+  try {
+    const res = await fetch(location.href, { method: 'HEAD', cache: 'no-store' });
+    return res.status === 401 || res.status === 403;
+  } catch {
+    return false; // The server is down: a lost connection, retried.
+  }
+}
 let watchConnection: ((listener: (state: ConnectionState) => void) => () => void) | undefined;
 
 /** The API, created on first use. */
@@ -27,7 +37,10 @@ export function getBridge(): LoupeBridge {
   }
   const token = new URLSearchParams(location.search).get('token') ?? '';
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const ws = createWsBridge(`${scheme}://${location.host}/api?token=${encodeURIComponent(token)}`);
+  const ws = createWsBridge(
+    `${scheme}://${location.host}/api?token=${encodeURIComponent(token)}`,
+    tokenRefused,
+  );
   watchConnection = ws.onConnection;
   bridge = ws;
   return bridge;

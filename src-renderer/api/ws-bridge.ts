@@ -28,6 +28,13 @@ interface Pending {
   reject(error: ApiError): void;
 }
 
+/** The part of a WebSocket the bridge uses (tests give a stand-in). */
+export type SocketLike = Pick<
+  WebSocket,
+  'send' | 'readyState' | 'onopen' | 'onmessage' | 'onclose'
+>;
+const OPEN = 1;
+
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 
 /** Builds a call error as the Electron preload does: a plain `{ code, message }` object. */
@@ -40,15 +47,26 @@ export interface WsBridge extends LoupeBridge {
   onConnection(listener: (state: ConnectionState) => void): () => void;
 }
 
-/** Opens the socket to `url` and keeps it open; never throws. */
-export function createWsBridge(url: string): WsBridge {
+const REFUSED_MESSAGE =
+  'Loupe refused this page: the token in its address is missing or wrong. Open the URL printed on the “ui listening on” line of loupe headless.';
+
+/**
+ * Opens the socket to `url` and keeps it open; never throws. `refusedProbe`, when given, says
+ * whether a socket that failed to open was refused for its credentials (then retrying is futile
+ * and the user is told what to do).
+ */
+export function createWsBridge(
+  url: string,
+  refusedProbe?: () => Promise<boolean>,
+  open: (url: string) => SocketLike = (u) => new WebSocket(u),
+): WsBridge {
   const events = new Set<(event: ApiEvent) => void>();
   const connection = new Set<(state: ConnectionState) => void>();
   const pending = new Map<number, Pending>();
   /** Calls made while the socket is down wait here and go out when it opens. */
   const queued: string[] = [];
   let nextId = 1;
-  let socket: WebSocket | undefined;
+  let socket: SocketLike | undefined;
   let attempt = 0;
   let state: ConnectionState = { status: 'connecting', attempt: 0 };
 
@@ -58,7 +76,7 @@ export function createWsBridge(url: string): WsBridge {
   };
 
   const connect = (): void => {
-    const ws = new WebSocket(url);
+    const ws = open(url);
     socket = ws;
     let opened = false;
     ws.onopen = () => {
@@ -93,19 +111,24 @@ export function createWsBridge(url: string): WsBridge {
         call.reject(apiError('unavailable', 'the connection to Loupe was lost'));
       }
       pending.clear();
+      queued.length = 0;
       attempt += 1;
-      // A browser hides the HTTP status of a refused upgrade; a socket that never opened after
-      // the page itself loaded is almost always the token (401/403 from ui-server.ts).
-      setState(
-        opened || attempt < 2
-          ? { status: 'connecting', attempt }
-          : {
-              status: 'refused',
-              attempt,
-              message:
-                'The server refused the connection: the token in this page’s address is missing or wrong. Open the URL printed on the “ui listening on” line of loupe headless.',
-            },
-      );
+      // A refusal stands until a probe says otherwise, so the banner does not flicker.
+      if (state.status !== 'refused') setState({ status: 'connecting', attempt });
+      // A browser hides the HTTP status of a refused upgrade. A socket that never opened may
+      // mean a wrong token (401) rather than a server that is down: ask the page's own URL,
+      // which the same token guards.
+      if (!opened && refusedProbe) {
+        const at = attempt;
+        void refusedProbe().then((refused) => {
+          if (attempt !== at || state.status === 'open') return;
+          setState(
+            refused
+              ? { status: 'refused', attempt, message: REFUSED_MESSAGE }
+              : { status: 'connecting', attempt },
+          );
+        });
+      }
       const delay = BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)]!;
       setTimeout(connect, delay);
     };
@@ -116,7 +139,7 @@ export function createWsBridge(url: string): WsBridge {
       const id = nextId++;
       pending.set(id, { resolve, reject });
       const frame = JSON.stringify({ id, channel, args });
-      if (socket?.readyState === WebSocket.OPEN) socket.send(frame);
+      if (socket?.readyState === OPEN) socket.send(frame);
       else queued.push(frame);
     });
 

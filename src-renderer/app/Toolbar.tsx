@@ -149,7 +149,7 @@ export function Toolbar() {
         type="button"
         className="tool"
         aria-pressed={sidebar}
-        title={`${sidebar ? 'Hide' : 'Show'} the host sidebar (${shortcutLabel('S', true)})`}
+        title={`${sidebar ? 'Hide' : 'Show'} the host sidebar (${shortcutLabel('B')})`}
         onClick={toggleSidebar}
       >
         Hosts

@@ -1,6 +1,6 @@
 /**
  * The window's shortcuts in a browser (UI.md, "Keyboard"): ⌘R record/stop, ⌘K clear, ⌘F filter,
- * ⇧⌘S sidebar — Ctrl instead of ⌘ off macOS. In Electron the application menu owns these
+ * ⌘B sidebar (as the Electron menu has it) — Ctrl instead of ⌘ off macOS. In Electron the application menu owns these
  * accelerators and sends them as `command` events, so here they are left alone.
  */
 import { useEffect } from 'react';
@@ -17,9 +17,9 @@ export function commandForKey(e: {
   metaKey: boolean;
   ctrlKey: boolean;
 }): UiCommand | undefined {
-  if (!hasMod(e) || e.altKey) return undefined;
+  if (!hasMod(e) || e.altKey || e.shiftKey) return undefined;
   const key = e.key.toLowerCase();
-  if (e.shiftKey) return key === 's' ? 'toggle-sidebar' : undefined;
+  if (key === 'b') return 'toggle-sidebar';
   if (key === 'r') return 'toggle-recording';
   if (key === 'k') return 'clear';
   if (key === 'f') return 'focus-filter';
