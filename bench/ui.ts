@@ -122,12 +122,13 @@ async function inject(page: Page, total: number): Promise<number> {
     const batch = Array.from({ length: Math.min(1000, total - from) }, (_, i) =>
       syntheticFlow(from + i + 1),
     );
+    // As text: Playwright's structured argument transfer costs ~1 ms per flow, JSON far less.
     await page.evaluate(
-      (added) =>
+      (text) =>
         (globalThis as unknown as DebugWindow).__loupeDebug.applyEvent({
-          flows: { added, updated: [] },
+          flows: { added: JSON.parse(text), updated: [] },
         }),
-      batch,
+      JSON.stringify(batch),
     );
   }
   await page
