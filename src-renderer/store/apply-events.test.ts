@@ -9,6 +9,7 @@ const empty = (): SessionData => ({
   ids: [],
   byId: {},
   visibleIds: [],
+  visibleVersion: 0,
   hostCounts: {},
   errorCount: 0,
   toasts: [],
@@ -92,11 +93,18 @@ describe('applyEvents', () => {
     expect(s.errorCount).toBe(2);
   });
 
-  it('returns the same shown list when an update changes nothing shown', () => {
+  it('bumps the shown version only when what is shown changed', () => {
     const a = pendingFlow({ seq: 1 });
     const s0 = run(empty(), [added(a)]);
-    const s = run(s0, [updated({ ...a, tags: ['x'] })]);
-    expect(s.visibleIds).toBe(s0.visibleIds);
+    expect(s0.visibleVersion).toBe(1);
+    const s1 = run(s0, [updated({ ...a, tags: ['x'] })]);
+    expect(s1.visibleVersion).toBe(1);
+    const s2 = run(s1, [added(onHost(httpFlow({ seq: 2 }), 'b.test'))], {
+      ...all,
+      host: 'nowhere.test',
+    });
+    expect(s2.visibleVersion).toBe(1);
+    expect(s2.ids).toHaveLength(2);
   });
 
   it('takes the last stats and proxy status of a batch and turns notices into toasts', () => {

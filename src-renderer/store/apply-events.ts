@@ -19,15 +19,20 @@ import { deriveVisible, updateVisible, type ViewSpec } from './visible';
 
 /** The part of the state that events change. */
 export interface SessionData {
-  /** Every flow id, in arrival order. */
-  ids: readonly string[];
+  /** Every flow id, in arrival order. Appended to in place (see `visibleVersion`). */
+  ids: string[];
   /**
    * Flows by id. Mutated in place between batches (copying 100k keys per frame would cost more
    * than the batch): readers select single flows, whose object identity signals a change.
    */
   byId: Record<string, FlowSummary>;
-  /** The ids the table shows (filter, host, toggles and sort applied). */
-  visibleIds: readonly string[];
+  /**
+   * The ids the table shows (filter, host, toggles and sort applied). Live traffic appends to
+   * this array in place, so readers of its content select `visibleVersion` too.
+   */
+  visibleIds: string[];
+  /** Bumped whenever `ids` or `visibleIds` change, in place or not. */
+  visibleVersion: number;
   /** Flows per lower-case host, for the sidebar. */
   hostCounts: Readonly<Record<string, number>>;
   /** Flows that failed (errors and failed handshakes), for the status bar. */
@@ -90,7 +95,8 @@ export function applyEvents(
   };
   const add = (f: FlowSummary): void => {
     byId[f.id] = f;
-    (ids ??= state.ids.slice()).push(f.id);
+    // In place: a copy of 100k ids per frame costs more than the whole batch.
+    (ids ??= state.ids).push(f.id);
     appended.push(f.id);
     appendedSet.add(f.id);
     count(f, 1);
@@ -137,13 +143,16 @@ export function applyEvents(
   if (reset || appended.length > 0 || changed.size > 0) {
     const allIds = ids ?? state.ids;
     patch.byId = byId;
-    if (ids) patch.ids = ids;
+    patch.ids = allIds;
     if (hostCounts) patch.hostCounts = hostCounts;
     patch.errorCount = errorCount;
     const visible = reset
-      ? deriveVisible(allIds, byId, view)
+      ? { ids: deriveVisible(allIds, byId, view), changed: true }
       : updateVisible(state.visibleIds, byId, view, { appended, changed });
-    if (visible !== state.visibleIds) patch.visibleIds = visible;
+    if (visible.changed) {
+      patch.visibleIds = visible.ids;
+      patch.visibleVersion = state.visibleVersion + 1;
+    }
   }
   return notices.length > 0 ? { ...patch, ...addToasts(state, notices) } : patch;
 }

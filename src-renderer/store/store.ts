@@ -85,12 +85,17 @@ export function createLoupeStore() {
     const setView = (change: Partial<ViewState>): void => {
       const s = get();
       const next = { ...s, ...change };
-      set({ ...change, visibleIds: deriveVisible(s.ids, s.byId, viewOf(next)) });
+      set({
+        ...change,
+        visibleIds: deriveVisible(s.ids, s.byId, viewOf(next)),
+        visibleVersion: s.visibleVersion + 1,
+      });
     };
     return {
       ids: [],
       byId: {},
       visibleIds: [],
+      visibleVersion: 0,
       hostCounts: {},
       errorCount: 0,
       toasts: [],

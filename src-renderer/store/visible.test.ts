@@ -53,7 +53,7 @@ describe('deriveVisible', () => {
 });
 
 describe('updateVisible', () => {
-  it('appends new matching flows in arrival order without touching the rest', () => {
+  it('appends new matching flows in arrival order, in place', () => {
     const base = Array.from({ length: 5 }, (_, i) => httpFlow({ seq: i + 1 }));
     const s = session(base);
     const spec = view({ filter: compileFilter('-items/3') });
@@ -63,8 +63,9 @@ describe('updateVisible', () => {
     s.byId.f6 = f6;
     s.byId.f7 = f7;
     const next = updateVisible(prev, s.byId, spec, { appended: ['f6', 'f7'], changed: new Map() });
-    expect(next).toEqual(['f1', 'f2', 'f4', 'f5', 'f6', 'f7']);
-    expect(prev).toEqual(['f1', 'f2', 'f4', 'f5']);
+    expect(next).toEqual({ ids: ['f1', 'f2', 'f4', 'f5', 'f6', 'f7'], changed: true });
+    // Appending is in place: no copy of the shown ids per batch.
+    expect(next.ids).toBe(prev);
   });
 
   it('inserts and removes updated flows whose membership changed, in place', () => {
@@ -78,7 +79,7 @@ describe('updateVisible', () => {
       appended: [],
       changed: new Map([['f2', flows[1]!]]),
     });
-    expect(next).toEqual(['f1', 'f3', 'f4']);
+    expect(next.ids).toEqual(['f1', 'f3', 'f4']);
 
     const spec2 = view({ filter: compileFilter('-is:pending') });
     const prev2 = deriveVisible(s.ids, s.byId, spec2);
@@ -87,7 +88,7 @@ describe('updateVisible', () => {
     const old3 = s.byId.f3!;
     s.byId.f3 = done3;
     expect(
-      updateVisible(prev2, s.byId, spec2, { appended: [], changed: new Map([['f3', old3]]) }),
+      updateVisible(prev2, s.byId, spec2, { appended: [], changed: new Map([['f3', old3]]) }).ids,
     ).toEqual(['f2', 'f3']);
   });
 
@@ -100,7 +101,7 @@ describe('updateVisible', () => {
     const old = s.byId.f1!;
     s.byId.f1 = httpFlow({ seq: 1, status: 500 });
     s.byId.f4 = httpFlow({ seq: 4, status: 202 });
-    const next = updateVisible(prev, s.byId, spec, {
+    const { ids: next } = updateVisible(prev, s.byId, spec, {
       appended: ['f4'],
       changed: new Map([['f1', old]]),
     });
@@ -117,7 +118,7 @@ describe('updateVisible', () => {
     const prev = deriveVisible(s.ids, s.byId, spec);
     for (const f of flows.slice(100)) s.byId[f.id] = f;
     const appended = flows.slice(100).map((f) => f.id);
-    const next = updateVisible(prev, s.byId, spec, { appended, changed: new Map() });
+    const { ids: next } = updateVisible(prev, s.byId, spec, { appended, changed: new Map() });
     expect(next).toEqual(deriveVisible([...s.ids, ...appended], s.byId, spec));
   });
 
@@ -131,7 +132,7 @@ describe('updateVisible', () => {
     tested = 0;
     const batch = [20_001, 20_002, 20_003].map((n) => httpFlow({ seq: n }));
     for (const f of batch) s.byId[f.id] = f;
-    const next = updateVisible(prev, s.byId, spec, {
+    const { ids: next } = updateVisible(prev, s.byId, spec, {
       appended: batch.map((f) => f.id),
       changed: new Map(),
     });
@@ -145,6 +146,8 @@ describe('updateVisible', () => {
     const spec = view({ host: 'nowhere.test' });
     const prev = deriveVisible(s.ids, s.byId, spec);
     s.byId.f2 = httpFlow({ seq: 2 });
-    expect(updateVisible(prev, s.byId, spec, { appended: ['f2'], changed: new Map() })).toBe(prev);
+    const next = updateVisible(prev, s.byId, spec, { appended: ['f2'], changed: new Map() });
+    expect(next).toEqual({ ids: [], changed: false });
+    expect(next.ids).toBe(prev);
   });
 });

@@ -50,6 +50,8 @@ function ensureVisible(el: HTMLElement, index: number): void {
 }
 
 export function SessionTable() {
+  // The shown ids grow in place; their version is what changes when they do.
+  useStore((s) => s.visibleVersion);
   const visibleIds = useStore((s) => s.visibleIds);
   const selection = useStore((s) => s.selection);
   const layout = useStore((s) => s.columns);
