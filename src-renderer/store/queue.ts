@@ -8,6 +8,12 @@ import type { ApiEvent, UiCommand } from '../../src-common/api/contract';
 import { debug } from './debug';
 
 const FALLBACK_MS = 100;
+/**
+ * The least time between two applied batches. A lone request still shows on the next frame; a
+ * sustained flood is shown about five times a second instead of every frame, because on a small
+ * machine each render of the table takes CPU the proxy itself needs (bench/README.md: UI).
+ */
+export const MIN_INTERVAL_MS = 250;
 
 export interface EventQueue {
   push(event: ApiEvent): void;
@@ -17,17 +23,24 @@ export interface EventQueue {
 
 /**
  * A queue applying batches with `apply` and handing commands to `onCommand`. `schedule` defaults
- * to the next animation frame raced with a timer.
+ * to the next animation frame raced with a timer; batches are at least `minIntervalMs` apart,
+ * except that a menu command is never held back.
  */
 export function createEventQueue(
   apply: (events: readonly ApiEvent[]) => void,
   onCommand: (command: UiCommand) => void,
   schedule: (flush: () => void) => void = frameOrTimer,
+  minIntervalMs = MIN_INTERVAL_MS,
 ): EventQueue {
   let queued: ApiEvent[] = [];
   let scheduled = false;
+  let held: ReturnType<typeof setTimeout> | undefined;
+  let lastApplied = -Infinity;
   const flush = (): void => {
     scheduled = false;
+    if (held !== undefined) clearTimeout(held);
+    held = undefined;
+    lastApplied = Date.now();
     if (queued.length === 0) return;
     const batch = queued;
     queued = [];
@@ -38,9 +51,24 @@ export function createEventQueue(
   return {
     push(event) {
       queued.push(event);
+      if (event.command && held !== undefined) {
+        // A command waiting behind the flood throttle goes out on the next frame instead.
+        clearTimeout(held);
+        held = undefined;
+        schedule(flush);
+        return;
+      }
       if (scheduled) return;
       scheduled = true;
-      schedule(flush);
+      const wait = event.command ? 0 : lastApplied + minIntervalMs - Date.now();
+      if (wait > 0) {
+        held = setTimeout(() => {
+          held = undefined;
+          schedule(flush);
+        }, wait);
+      } else {
+        schedule(flush);
+      }
     },
     flush,
   };

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ApiEvent, UiCommand } from '../../src-common/api/contract';
 import { createLoupeStore } from './store';
 import { createEventQueue } from './queue';
@@ -16,6 +16,7 @@ function harness() {
     (events) => store.getState().applyBatch(events),
     (c) => commands.push(c),
     (flush) => frames.push(flush),
+    0,
   );
   const frame = () => frames.splice(0).forEach((f) => f());
   return { store, queue, frame, commands, sets: () => sets };
@@ -26,6 +27,41 @@ const added = (n: number, from = 1): ApiEvent => ({
 });
 
 describe('store and event queue', () => {
+  it('holds a flood to one batch per interval, but never a menu command', () => {
+    vi.useFakeTimers();
+    try {
+      const frames: (() => void)[] = [];
+      const applied: number[] = [];
+      const commands: UiCommand[] = [];
+      const queue = createEventQueue(
+        (events) => applied.push(events.length),
+        (c) => commands.push(c),
+        (flush) => frames.push(flush),
+        200,
+      );
+      const frame = () => frames.splice(0).forEach((f) => f());
+      queue.push(added(1));
+      frame();
+      expect(applied).toEqual([1]);
+      queue.push(added(1, 2));
+      queue.push(added(1, 3));
+      expect(frames).toHaveLength(0);
+      vi.advanceTimersByTime(199);
+      expect(frames).toHaveLength(0);
+      vi.advanceTimersByTime(1);
+      frame();
+      expect(applied).toEqual([1, 2]);
+      queue.push(added(1, 4));
+      queue.push({ command: 'clear' });
+      expect(frames).toHaveLength(1);
+      frame();
+      expect(applied).toEqual([1, 2, 1]);
+      expect(commands).toEqual(['clear']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('applies everything queued before a frame in one store update', () => {
     const h = harness();
     h.queue.push(added(3, 1));

@@ -97,6 +97,9 @@ export function SessionTable() {
     estimateSize: () => ROW_HEIGHT,
     overscan: OVERSCAN,
     scrollMargin: HEADER_HEIGHT,
+    // The live tail scrolls after every batch; a synchronous re-render per scroll event doubled
+    // the cost of each batch (bench/README.md: UI). React batches it into the next render.
+    useFlushSync: false,
   });
   const tailEnabled = !sort || (sort.id === 'seq' && !sort.desc);
   const tail = useLiveTail(scrollRef, visibleIds.length, tailEnabled);

@@ -41,7 +41,12 @@ function statusCell(f: FlowSummary): ReactNode {
   if (status !== undefined) return status;
   const look = flowLook(f);
   if (look === 'pending')
-    return <span className="spinner" aria-label="in flight" title="In flight" />;
+    // A static mark, not a spinner: under a flood every batch would start dozens of animations.
+    return (
+      <span className="pending-dash" aria-label="in flight" title="In flight">
+        …
+      </span>
+    );
   if (look === 'failed-handshake') return 'TLS ✕';
   if (look === 'error') return 'ERR';
   return '';
