@@ -75,21 +75,35 @@ async function proxyCost(): Promise<void> {
   const results: Record<string, number[]> = { none: [], websocket: [], chromium: [] };
   let events = 0;
   try {
-    for (let round = 0; round < ROUNDS; round++) {
-      // Clear between rounds so every round starts from the same session size.
-      results.none!.push(await requestsPerSecond(loupe.port, upstream.port));
-
-      const ws = new WebSocket(`ws://${uiUrl.host}/api?token=${uiUrl.searchParams.get('token')}`, {
+    const token = uiUrl.searchParams.get('token');
+    const connect = async (): Promise<WebSocket> => {
+      const ws = new WebSocket(`ws://${uiUrl.host}/api?token=${token}`, {
         headers: { Origin: uiUrl.origin },
       });
       await new Promise((r) => ws.on('open', r));
+      return ws;
+    };
+    // Every measurement starts from an empty session, so none pays for the flows of another.
+    const clear = async (): Promise<void> => {
+      const ws = await connect();
+      ws.send(JSON.stringify({ id: 1, channel: 'loupe:flows.clear', args: [] }));
+      await new Promise((r) => ws.on('message', (m) => String(m).startsWith('{"id":1') && r(m)));
+      ws.close();
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      await clear();
+      results.none!.push(await requestsPerSecond(loupe.port, upstream.port));
+
+      await clear();
+      const ws = await connect();
       ws.on('message', () => (events += 1));
       results.websocket!.push(await requestsPerSecond(loupe.port, upstream.port));
       ws.close();
 
+      await clear();
       const page = await browser.newPage();
       await page.goto(loupe.uiUrl!);
-      await page.getByTestId('record-toggle').waitFor();
+      await page.getByTestId('flow-count').filter({ hasText: '0 / 0 flows' }).waitFor();
       results.chromium!.push(await requestsPerSecond(loupe.port, upstream.port));
       await page.close();
     }
