@@ -53,8 +53,8 @@ const targets = {
   },
   electron: async () => {
     if (!existsSync('src-main/electron/main.ts')) return;
-    await build({
-      entryPoints: { 'electron/main': 'src-main/electron/main.ts' },
+    // Both run in Electron's Node; `electron` is provided by the runtime.
+    const electronBundle = {
       outdir: 'out',
       outExtension: { '.js': '.cjs' },
       bundle: true,
@@ -62,21 +62,18 @@ const targets = {
       target: 'node22',
       format: 'cjs',
       external: ['electron'],
-      sourcemap: true,
       logLevel,
+    };
+    await build({
+      ...electronBundle,
+      entryPoints: { 'electron/main': 'src-main/electron/main.ts' },
+      sourcemap: true,
       ...cjsMeta,
     });
     await build({
+      ...electronBundle,
       entryPoints: { 'preload/preload': 'src-preload/preload.ts' },
-      outdir: 'out',
-      outExtension: { '.js': '.cjs' },
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'cjs',
-      external: ['electron'],
       sourcemap: 'inline',
-      logLevel,
     });
   },
 };

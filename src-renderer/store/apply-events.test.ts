@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiEvent, FlowSummary } from '../../src-common/api/contract';
 import { compileFilter } from '../../src-common/filter';
-import { applyEvents, type SessionData } from './apply-events';
+import { applyEvents, emptySession, type SessionData } from './apply-events';
 import type { ViewSpec } from './visible';
 import { failedHandshake, httpFlow, onHost, pendingFlow } from '../test-support/flows';
 
-const empty = (): SessionData => ({
-  ids: [],
-  byId: {},
-  visibleIds: [],
-  visibleVersion: 0,
-  hostCounts: {},
-  errorCount: 0,
-  toasts: [],
-  toastSeq: 0,
-});
+const empty = emptySession;
 const all: ViewSpec = { filter: compileFilter(''), types: [], statuses: [] };
 const added = (...flows: FlowSummary[]): ApiEvent => ({ flows: { added: flows, updated: [] } });
 const updated = (...flows: FlowSummary[]): ApiEvent => ({ flows: { added: [], updated: flows } });

@@ -46,6 +46,20 @@ export interface SessionData {
   toastSeq: number;
 }
 
+/** A session with nothing in it: the store's start and what tests build on. */
+export function emptySession(): SessionData {
+  return {
+    ids: [],
+    byId: {},
+    visibleIds: [],
+    visibleVersion: 0,
+    hostCounts: {},
+    errorCount: 0,
+    toasts: [],
+    toastSeq: 0,
+  };
+}
+
 /** A notice shown as a toast. */
 export type Toast = Notice & { key: number };
 

@@ -9,7 +9,7 @@ import type { ApiEvent, Notice, SystemInfo } from '../../src-common/api/contract
 import type { UiPreferences } from '../../src-common/settings';
 import { compileFilter, type CompiledFilter } from '../../src-common/filter';
 import type { FlowCategory } from '../../src-common/flow-view';
-import { addToasts, applyEvents, type SessionData } from './apply-events';
+import { addToasts, applyEvents, emptySession, type SessionData } from './apply-events';
 import { mergeColumnPrefs, MIN_WIDTH, type ColumnId, type ColumnLayout } from './columns';
 import { EMPTY_SELECTION, type Selection } from './selection';
 import { deriveVisible, type SortSpec, type StatusClass, type ViewSpec } from './visible';
@@ -92,14 +92,7 @@ export function createLoupeStore() {
       });
     };
     return {
-      ids: [],
-      byId: {},
-      visibleIds: [],
-      visibleVersion: 0,
-      hostCounts: {},
-      errorCount: 0,
-      toasts: [],
-      toastSeq: 0,
+      ...emptySession(),
       filterText: '',
       filter: compileFilter(''),
       types: [],
