@@ -244,3 +244,45 @@ test('10,000 injected flows: few DOM rows, one store update per batch, only chan
   await expect(page.getByTestId('flow-count')).toHaveText('3333 / 10000 flows');
   expect(await rows(page).count()).toBeLessThanOrEqual(visible + 40);
 });
+
+test('rows say what happened: failed handshakes and errors in red with words, bypassed tunnels in grey', async ({
+  page,
+}) => {
+  await loupe.stop();
+  loupe = await startLoupe(['--bypass', 'bank.example.test']);
+  await page.goto(loupe.uiUrl);
+  const look = (host: string) =>
+    rows(page).filter({ has: page.locator(`[data-col="host"]:has-text("${host}")`) });
+
+  // curl does not trust the Loupe CA: the handshake fails, and the row says why in words.
+  await expect(
+    curl(loupe.proxyUrl, `https://api.example.test:${upstream.port}/`),
+  ).rejects.toThrow();
+  const failed = look('api.example.test');
+  await expect(failed).toHaveAttribute('data-look', 'failed-handshake');
+  expect(await failed.getAttribute('title')).toMatch(/certificate/i);
+  const red = await failed.evaluate((el) => getComputedStyle(el).color);
+
+  // Nothing listens on the target port: a red error row with the reason.
+  const dead = await startUpstream();
+  const deadPort = dead.port;
+  await dead.close();
+  await curl(loupe.proxyUrl, `http://api.example.test:${deadPort}/`);
+  const refused = rows(page)
+    .filter({ has: page.locator(`[data-col="path"]:text-is("/")`) })
+    .last();
+  await expect(refused).toHaveAttribute('data-look', 'error');
+  expect(await refused.getAttribute('title')).toMatch(/refused/i);
+  expect(await refused.evaluate((el) => getComputedStyle(el).color)).toBe(red);
+
+  // A bypassed host is tunnelled raw: a grey row, never decrypted.
+  await curl(loupe.proxyUrl, `https://bank.example.test:${upstream.port}/`).catch(() => undefined);
+  const bypassed = look('bank.example.test');
+  await expect(bypassed).toHaveAttribute('data-look', 'bypassed');
+  expect(await bypassed.evaluate((el) => getComputedStyle(el).color)).not.toBe(red);
+
+  await page.getByTestId('filter-input').fill('is:error');
+  await expect(rows(page)).toHaveCount(2);
+  await page.getByTestId('filter-input').fill('is:bypassed');
+  await expect(rows(page)).toHaveCount(1);
+});

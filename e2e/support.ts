@@ -14,7 +14,7 @@ import type { FlowSummary } from '../src-common/api/contract';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Hosts the specs use; `--resolve` sends both to the loopback upstream. */
-export const HOSTS = ['api.example.test', 'cdn.example.test'] as const;
+export const HOSTS = ['api.example.test', 'cdn.example.test', 'bank.example.test'] as const;
 
 export interface Loupe {
   proxyUrl: string;
