@@ -84,6 +84,27 @@ describe('applyEvents', () => {
     expect(s.errorCount).toBe(2);
   });
 
+  it('counts flows with a body cut at the capture cap, following updates and clears', () => {
+    const a = httpFlow({ seq: 1 });
+    const p = pendingFlow({ seq: 2 });
+    const s0 = run(empty(), [added(a, p)]);
+    expect(s0.truncatedCount).toBe(0);
+    const cut = (f: FlowSummary, side: 'request' | 'response'): FlowSummary => {
+      if (f.kind !== 'http') throw new Error('an HTTP flow');
+      return side === 'request'
+        ? { ...f, request: { ...f.request, body: { ...f.request.body, truncated: true } } }
+        : { ...f, response: { ...f.response!, body: { ...f.response!.body, truncated: true } } };
+    };
+    const s1 = run(s0, [updated(cut(a, 'response'), cut(p, 'request'))]);
+    expect(s1.truncatedCount).toBe(2);
+    const s2 = run({ ...s0, ...s1 } as SessionData, [updated(a)]);
+    expect(s2.truncatedCount).toBe(1);
+    const s3 = run({ ...s0, ...s2 } as SessionData, [
+      { flows: { cleared: true, added: [], updated: [] } },
+    ]);
+    expect(s3.truncatedCount).toBe(0);
+  });
+
   it('bumps the shown version only when what is shown changed', () => {
     const a = pendingFlow({ seq: 1 });
     const s0 = run(empty(), [added(a)]);

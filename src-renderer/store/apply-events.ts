@@ -37,6 +37,8 @@ export interface SessionData {
   hostCounts: Readonly<Record<string, number>>;
   /** Flows that failed (errors and failed handshakes), for the status bar. */
   errorCount: number;
+  /** Flows with a body cut at the capture cap (the status bar says how many). */
+  truncatedCount: number;
   stats?: SessionStats;
   proxy?: ProxyStatus;
   settings?: Settings;
@@ -55,6 +57,7 @@ export function emptySession(): SessionData {
     visibleVersion: 0,
     hostCounts: {},
     errorCount: 0,
+    truncatedCount: 0,
     toasts: [],
     toastSeq: 0,
   };
@@ -76,6 +79,9 @@ export function addToasts(
   return { toasts: [...state.toasts, ...added].slice(-MAX_TOASTS), toastSeq: key };
 }
 
+const isTruncated = (f: FlowSummary): boolean =>
+  f.kind === 'http' && (f.request.body.truncated || f.response?.body.truncated === true);
+
 const isFailure = (f: FlowSummary): boolean => {
   const look = flowLook(f);
   return look === 'error' || look === 'failed-handshake';
@@ -91,6 +97,7 @@ export function applyEvents(
   let ids: string[] | undefined;
   let hostCounts: Record<string, number> | undefined;
   let errorCount = state.errorCount;
+  let truncatedCount = state.truncatedCount;
   let reset = false;
   const appended: string[] = [];
   const appendedSet = new Set<string>();
@@ -106,6 +113,7 @@ export function applyEvents(
     if (n > 0) c[host] = n;
     else delete c[host];
     if (isFailure(f)) errorCount += delta;
+    if (isTruncated(f)) truncatedCount += delta;
   };
   const add = (f: FlowSummary): void => {
     byId[f.id] = f;
@@ -131,6 +139,7 @@ export function applyEvents(
         ids = [];
         hostCounts = {};
         errorCount = 0;
+        truncatedCount = 0;
         reset = true;
         appended.length = 0;
         appendedSet.clear();
@@ -160,6 +169,7 @@ export function applyEvents(
     patch.ids = allIds;
     if (hostCounts) patch.hostCounts = hostCounts;
     patch.errorCount = errorCount;
+    patch.truncatedCount = truncatedCount;
     const visible = reset
       ? { ids: deriveVisible(allIds, byId, view), changed: true }
       : updateVisible(state.visibleIds, byId, view, { appended, changed });

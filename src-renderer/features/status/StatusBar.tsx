@@ -1,5 +1,6 @@
 /**
- * The status bar: shown / total flows, errors, memory held by captured bodies, the recording
+ * The status bar: shown / total flows, errors, bodies cut at the capture cap, memory held by
+ * captured bodies, the recording
  * state, the proxy address (click copies) and the CA. Whether the CA is trusted is not checked
  * yet, and the bar says so rather than guessing.
  */
@@ -12,6 +13,7 @@ export function StatusBar() {
   const shown = useStore((s) => s.visibleIds.length);
   const total = useStore((s) => s.ids.length);
   const errors = useStore((s) => s.errorCount);
+  const truncated = useStore((s) => s.truncatedCount);
   const stats = useStore((s) => s.stats);
   const proxy = useStore((s) => s.proxy);
   const system = useStore((s) => s.system);
@@ -34,6 +36,14 @@ export function StatusBar() {
       >
         {errors} {errors === 1 ? 'error' : 'errors'}
       </span>
+      {truncated > 0 && (
+        <span
+          data-testid="truncated-count"
+          title="Flows with a body longer than the capture cap (captureBodyCap in settings.json): only its start was kept; the traffic itself was not cut"
+        >
+          {truncated} truncated {truncated === 1 ? 'body' : 'bodies'}
+        </span>
+      )}
       {stats && (
         <span
           className="muted"
