@@ -157,6 +157,7 @@ describe('UI server guards', () => {
   it('serves assets but nothing outside the renderer folder', async () => {
     expect((await get('/app.js')).status).toBe(200);
     expect((await get('/app.js')).headers['content-type']).toMatch(/^text\/javascript/);
+    expect((await get('/%E0%A4%A')).status).toBe(400);
     for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/nope.js']) {
       const res = await get(path);
       expect(res.status, path).toBe(404);

@@ -122,7 +122,12 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     if (denied) return send(res, 403, `${denied}\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'GET only\n');
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    let path = decodeURIComponent(url.pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      return send(res, 400, 'the path is not valid percent-encoding\n');
+    }
     if (path === '/' || path === '/index.html') {
       // The page is the door to the API: it needs the token, so a link elsewhere cannot open it.
       if (!sameToken(url.searchParams.get('token'), token)) {
