@@ -16,7 +16,13 @@ describe('mergeColumnPrefs', () => {
       { id: 'path', visible: false, width: 20 },
     ]);
     expect(merged[0]).toEqual({ id: 'path', visible: true, width: 500 });
-    expect(merged.find((c) => c.id === 'seq')).toEqual({ id: 'seq', visible: false, width: 56 });
+    // A saved column without a width gets the default one.
+    const seqDefault = DEFAULT_COLUMNS.find((c) => c.id === 'seq')!.width;
+    expect(merged.find((c) => c.id === 'seq')).toEqual({
+      id: 'seq',
+      visible: false,
+      width: seqDefault,
+    });
     // Missing columns follow their default predecessor: type after path, status after seq…
     expect(merged.map((c) => c.id)).toEqual([
       'path',
