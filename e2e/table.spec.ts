@@ -1,0 +1,121 @@
+/**
+ * The table's habits in Chromium against a real `loupe headless --ui-port`: keyboard navigation
+ * and multi-select, columns shown/hidden and resized and still so after a reload (saved through
+ * the settings API), and the live tail that follows new flows until the user scrolls up.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import type { ApiEvent } from '../src-common/api/contract';
+import { curl, startLoupe, startUpstream, syntheticFlow, type Loupe } from './support';
+
+let loupe: Loupe;
+let upstream: { port: number; close(): Promise<void> };
+
+test.beforeEach(async () => {
+  upstream = await startUpstream();
+  loupe = await startLoupe();
+});
+
+test.afterEach(async () => {
+  await loupe?.stop();
+  await upstream?.close();
+});
+
+const rows = (page: Page) => page.getByTestId('flow-row');
+const selected = (page: Page) => page.locator('[data-testid="flow-row"][aria-selected="true"]');
+
+/** Adds flows `from`..`to` through the renderer's own event path. */
+async function inject(page: Page, from: number, to: number): Promise<void> {
+  const event: ApiEvent = {
+    flows: {
+      added: Array.from({ length: to - from + 1 }, (_, i) => syntheticFlow(from + i)),
+      updated: [],
+    },
+  };
+  await page.evaluate(
+    (text) => window.__loupeDebug.applyEvent(JSON.parse(text)),
+    JSON.stringify(event),
+  );
+}
+
+test('arrow keys move the selection, Shift extends it, a modifier click toggles one row', async ({
+  page,
+}) => {
+  await page.goto(loupe.uiUrl);
+  for (const path of ['/a', '/b', '/c', '/d']) {
+    await curl(loupe.proxyUrl, `http://api.example.test:${upstream.port}${path}`);
+  }
+  await expect(rows(page)).toHaveCount(4);
+  await rows(page).nth(0).click();
+  await expect(selected(page)).toHaveCount(1);
+  await page.keyboard.press('ArrowDown');
+  await expect(selected(page)).toHaveAttribute('data-seq', '2');
+  await page.keyboard.press('Shift+ArrowDown');
+  await expect(selected(page)).toHaveCount(2);
+  await page.keyboard.press('End');
+  await expect(selected(page)).toHaveAttribute('data-seq', '4');
+  await rows(page)
+    .nth(0)
+    .click({ modifiers: ['ControlOrMeta'] });
+  await expect(selected(page)).toHaveCount(2);
+  await rows(page)
+    .nth(2)
+    .click({ modifiers: ['Shift'] });
+  await expect(selected(page)).toHaveCount(3);
+  await page.getByTestId('flow-table').focus();
+  await page.keyboard.press('ControlOrMeta+a');
+  await expect(selected(page)).toHaveCount(4);
+});
+
+test('hidden and resized columns stay so after a reload', async ({ page }) => {
+  await page.goto(loupe.uiUrl);
+  await curl(loupe.proxyUrl, `http://api.example.test:${upstream.port}/x`);
+  await expect(rows(page)).toHaveCount(1);
+  await page.getByTestId('column-menu-button').click();
+  await page.locator('[data-testid="column-toggle"][data-col="method"]').uncheck();
+  await page.locator('[data-testid="column-toggle"][data-col="reqSize"]').check();
+  await expect(page.locator('[data-testid="col-header"][data-col="method"]')).toHaveCount(0);
+  await expect(page.locator('[data-testid="col-header"][data-col="reqSize"]')).toHaveCount(1);
+
+  // Drag the host column's right edge 80 px wider.
+  const host = page.locator('[data-testid="col-header"][data-col="host"]');
+  const before = (await host.boundingBox())!;
+  await page.mouse.move(before.x + before.width - 2, before.y + before.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(before.x + before.width + 78, before.y + before.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await expect
+    .poll(async () => Math.round((await host.boundingBox())!.width))
+    .toBe(Math.round(before.width) + 80);
+
+  // Saved through the settings API after a short quiet period; a reload restores it.
+  await page.waitForTimeout(1000);
+  await page.reload();
+  await expect(rows(page)).toHaveCount(1);
+  await expect(page.locator('[data-testid="col-header"][data-col="method"]')).toHaveCount(0);
+  await expect(page.locator('[data-testid="col-header"][data-col="reqSize"]')).toHaveCount(1);
+  expect(Math.round((await host.boundingBox())!.width)).toBe(Math.round(before.width) + 80);
+});
+
+test('the live tail follows new flows until the user scrolls up, then offers to jump back', async ({
+  page,
+}) => {
+  await page.goto(loupe.uiUrl);
+  await inject(page, 1, 500);
+  const last = (seq: number) => page.locator(`[data-testid="flow-row"][data-seq="${seq}"]`);
+  await expect(last(500)).toBeInViewport();
+
+  await inject(page, 501, 600);
+  await expect(last(600)).toBeInViewport();
+
+  await page.getByTestId('flow-table').evaluate((el) => (el.scrollTop = 0));
+  await expect(page.locator('[data-testid="flow-row"][data-seq="1"]')).toBeInViewport();
+  await inject(page, 601, 650);
+  await expect(page.getByTestId('jump-to-latest')).toHaveText('50 new — jump to latest');
+  await expect(page.locator('[data-testid="flow-row"][data-seq="1"]')).toBeInViewport();
+
+  await page.getByTestId('jump-to-latest').click();
+  await expect(last(650)).toBeInViewport();
+  await expect(page.getByTestId('jump-to-latest')).toHaveCount(0);
+  await inject(page, 651, 660);
+  await expect(last(660)).toBeInViewport();
+});
