@@ -166,6 +166,16 @@ const ZONES = [
   mainZone('electron', MAIN, { packages: [ELECTRON] }),
 ];
 
+/**
+ * A renderer feature never imports another one; features talk through the store. From a file in
+ * `features/<name>/`, `../x` is a sibling feature and `../../features/x` one too.
+ */
+const RENDERER = ZONES.find((zone) => zone.dir === 'src-renderer').forbid;
+const FEATURE = forbid(
+  '^\\.\\./(?!\\.\\./)|^(?:\\.\\./)+features/',
+  `a renderer feature never imports another feature; they share state through the store (${LAYOUT}).`,
+);
+
 /** The forms no-restricted-imports misses: `import()`, `require()` and `import('…').T`. */
 const selectors = ({ regex, message }) => {
   const value = `/${regex.replaceAll('/', '\\/')}/`;
@@ -211,6 +221,7 @@ export default defineConfig(
   ZONES.map(({ dir, forbid: rules }) =>
     zoneConfig(dir || '*', [inDir(dir, dir ? '**' : SOURCES)], rules),
   ),
+  zoneConfig('src-renderer/features', ['src-renderer/features/*/*'], [...RENDERER, FEATURE]),
   ZONES.map(({ dir, forbid: rules }) =>
     zoneConfig(`${dir || '*'} tests`, [inDir(dir, TESTS)], testRules(rules)),
   ),

@@ -127,6 +127,17 @@ const ROWS: Row[] = [
   ok('src-main/electron/ipc.ts', '../services/proxy'),
   ok('src-main/electron/ipc.ts', '../../src-common/api/contract'),
 
+  // a renderer feature never imports another feature
+  ok('src-renderer/features/sessions/SessionTable.tsx', './FlowRow'),
+  ok('src-renderer/features/sessions/SessionTable.tsx', '../../store/store'),
+  ok('src-renderer/features/sessions/SessionTable.tsx', '../../components/copy'),
+  ok('src-renderer/features/sessions/SessionTable.tsx', '../../../src-common/flow-view'),
+  no('src-renderer/features/sessions/SessionTable.tsx', '../hosts/HostSidebar'),
+  no('src-renderer/features/sessions/SessionTable.tsx', '../status'),
+  no('src-renderer/features/sessions/SessionTable.tsx', '../../features/hosts/hosts'),
+  no('src-renderer/features/sessions/SessionTable.tsx', 'node:fs'),
+  ok('src-renderer/app/App.tsx', '../features/hosts'),
+
   // src-preload: electron and src-common
   ok('src-preload/index.ts', '../src-common/api/contract'),
   no('src-preload/index.ts', '../src-main/services/proxy'),
