@@ -47,10 +47,21 @@ export function getBridge(): LoupeBridge {
 }
 
 /**
- * Subscribes to the transport's connection state. IPC to Electron main cannot drop, so there it
- * reports nothing and returns a no-op.
+ * Subscribes to the transport's connection state. IPC to Electron main cannot drop: there the
+ * listener hears `open` once, at once.
  */
 export function onConnection(listener: (state: ConnectionState) => void): () => void {
   getBridge();
-  return watchConnection ? watchConnection(listener) : () => {};
+  if (watchConnection) return watchConnection(listener);
+  queueMicrotask(() => listener({ status: 'open' }));
+  return () => {};
+}
+
+/**
+ * True inside the desktop app, whose application menu owns the keyboard shortcuts (and sends
+ * them as commands); known before `system.info()` answers.
+ */
+export function inDesktopApp(): boolean {
+  getBridge();
+  return watchConnection === undefined;
 }

@@ -66,7 +66,7 @@ export function start(): void {
     .finally(() => watchLayout());
 
   // Each (re)opening of the socket re-lists: events sent while it was down are lost.
-  const stop = onConnection((state) => {
+  onConnection((state) => {
     if (state.status === 'open') loadAll();
     store().setConnection(
       state.status === 'refused'
@@ -76,11 +76,6 @@ export function start(): void {
           : { status: 'connecting', attempt: state.attempt },
     );
   });
-  // Electron's IPC has no connection to lose: onConnection never calls, so load at once.
-  if (window.loupe) {
-    stop();
-    loadAll();
-  }
 }
 
 /** Flushes queued events now (before an action that must see the latest state). */

@@ -8,6 +8,7 @@ import type { UiCommand } from '../../src-common/api/contract';
 import { hasMod } from '../components/keys';
 import { useStore } from '../store/store';
 import { runCommand } from './commands';
+import { inDesktopApp } from '../api/bridge';
 
 /** The command for a keystroke, if it is one of the window's shortcuts. */
 export function commandForKey(e: {
@@ -27,7 +28,7 @@ export function commandForKey(e: {
 }
 
 export function useShortcuts(): void {
-  const electron = useStore((s) => s.system?.mode === 'electron') || !!window.loupe;
+  const electron = useStore((s) => s.system?.mode === 'electron') || inDesktopApp();
   useEffect(() => {
     if (electron) return;
     const onKey = (e: KeyboardEvent): void => {
