@@ -24,6 +24,38 @@ test.afterEach(async () => {
 const rows = (page: Page) => page.getByTestId('flow-row');
 const url = (host: string, path: string): string => `http://${host}:${upstream.port}${path}`;
 
+/** Waits until no event batch has been applied for 600 ms. */
+async function settled(page: Page): Promise<void> {
+  let last = -1;
+  await expect
+    .poll(
+      async () => {
+        const now = await page.evaluate(() => window.__loupeDebug.storeUpdates);
+        const still = now === last;
+        last = now;
+        return still;
+      },
+      { intervals: [600] },
+    )
+    .toBe(true);
+}
+
+/** Waits until no row has rendered for 400 ms. */
+async function stableRenders(page: Page): Promise<void> {
+  let last = '';
+  await expect
+    .poll(
+      async () => {
+        const now = await page.evaluate(() => JSON.stringify(window.__loupeDebug.rowRenders));
+        const still = now === last;
+        last = now;
+        return still;
+      },
+      { intervals: [400] },
+    )
+    .toBe(true);
+}
+
 /** The text of one column for every rendered row, top to bottom. */
 async function column(page: Page, col: string): Promise<string[]> {
   return rows(page).evaluateAll(
@@ -189,6 +221,9 @@ test('10,000 injected flows: few DOM rows, one store update per batch, only chan
 }) => {
   await page.goto(loupe.uiUrl);
   await expect(page.getByTestId('empty-state')).toBeVisible();
+  // The page's own loading (flows, settings, layout) must be over, or it would count too.
+  await expect(page.getByTestId('proxy-address')).toBeVisible();
+  await settled(page);
   const before = await page.evaluate(() => window.__loupeDebug.storeUpdates);
 
   // Ten events of 1,000 flows, queued within one task: the UI must apply them in one update.
@@ -222,6 +257,8 @@ test('10,000 injected flows: few DOM rows, one store update per batch, only chan
   await expect(
     page.locator('[data-testid="flow-row"][data-flow-id="synthetic-10000"]'),
   ).toBeVisible();
+  // Rows mount as the tail scrolls after the batch; count from when they have.
+  await stableRenders(page);
   const rendersBefore = await page.evaluate(() => ({ ...window.__loupeDebug.rowRenders }));
   await page.evaluate(
     (flow) => window.__loupeDebug.applyEvent({ flows: { added: [], updated: [flow] } }),
