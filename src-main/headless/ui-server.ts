@@ -202,7 +202,21 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
         return;
       }
       const { id, channel, args } = parsed.call;
-      dispatch(channel, args).then((reply) => push({ id, ...reply }));
+      void dispatch(channel, args).then((reply) => {
+        try {
+          push({ id, ...reply });
+        } catch (err) {
+          // A reply too large to serialise (a huge session's list) must not end the process.
+          push({
+            id,
+            ok: false,
+            error: {
+              code: 'unavailable',
+              message: `the reply could not be sent: ${(err as Error).message}`,
+            },
+          });
+        }
+      });
     });
     ws.on('close', unsubscribe);
     ws.on('error', () => ws.terminate());

@@ -24,11 +24,10 @@ export function describeError(err: unknown): string {
 /** Reads the whole session and replaces what the store holds. */
 async function load(q: EventQueue): Promise<void> {
   const api = getBridge();
-  const [list, proxy, stats] = await Promise.all([
-    api.flows.list(),
-    api.proxy.status(),
-    api.flows.stats(),
-  ]);
+  const [proxy, stats] = await Promise.all([api.proxy.status(), api.flows.stats()]);
+  // The list is asked for last and queued the moment it arrives: events sent after it are then
+  // queued after it, while one queued before its `cleared` would be wiped, and its flow lost.
+  const list = await api.flows.list();
   q.push({ flows: { cleared: true, added: list, updated: [] }, proxy, stats });
 }
 
