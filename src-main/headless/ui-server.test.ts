@@ -13,6 +13,7 @@ import type { ApiEvent, ApiReply, WireMessage } from '../../src-common/api/contr
 
 type Reply = { id: number } & ApiReply;
 import { openSession, type Session } from '../services/session';
+import { makeFlow } from '../test-support/factories';
 import { cleanup, httpUpstream, viaProxy } from '../test-support/servers';
 import { startUiServer, type UiServer } from './ui-server';
 
@@ -258,6 +259,22 @@ describe('the contract over the WebSocket', () => {
     expect(
       ((await c.call('loupe:flows.stats')) as { result: { flows: number } }).result.flows,
     ).toBe(0);
+    c.ws.close();
+  });
+
+  it('sends a long list whole and in order (serialised in slices)', async () => {
+    const ids: string[] = [];
+    for (let i = 1; i <= 5001; i++) {
+      const flow = makeFlow({ seq: i });
+      ids.push(flow.id);
+      session.flows.upsert(flow);
+    }
+    const c = await connect();
+    const listed = await c.call('loupe:flows.list');
+    expect(listed.ok && (listed.result as { id: string }[]).map((f) => f.id)).toEqual(ids);
+    const empty = await c.call('loupe:flows.clear');
+    expect(empty).toMatchObject({ ok: true, result: null });
+    expect(await c.call('loupe:flows.list')).toMatchObject({ ok: true, result: [] });
     c.ws.close();
   });
 

@@ -13,7 +13,12 @@ import type { Duplex } from 'node:stream';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { EVENT_CHANNEL, type ApiEvent, type WireMessage } from '../../src-common/api/contract';
+import {
+  EVENT_CHANNEL,
+  type ApiEvent,
+  type ApiReply,
+  type WireMessage,
+} from '../../src-common/api/contract';
 import { parseWireCall } from '../../src-common/api/validate';
 import { createApi, createDispatcher, createEventHub } from '../services/api';
 import type { Session } from '../services/session';
@@ -61,6 +66,27 @@ const TYPES: Record<string, string> = {
 /** A WebSocket whose unsent events exceed this is too slow to follow; it is closed (1013). */
 const MAX_BUFFERED = 64 * 1024 * 1024;
 const MAX_MESSAGE = 1024 * 1024;
+
+/** Array results longer than this are serialised in slices, yielding to traffic in between. */
+const SLICE = 2000;
+
+/**
+ * JSON for a reply. A whole session's list (100,000 flows are about 90 MB of JSON and a second of
+ * CPU) is serialised a slice at a time with the event loop free in between, so the proxy keeps
+ * forwarding while a UI (re)loads.
+ */
+async function serialise(message: { id: number } & ApiReply): Promise<string> {
+  if (!message.ok || !Array.isArray(message.result) || message.result.length <= SLICE) {
+    return JSON.stringify(message);
+  }
+  const list: unknown[] = message.result;
+  const parts: string[] = [];
+  for (let i = 0; i < list.length; i += SLICE) {
+    parts.push(JSON.stringify(list.slice(i, i + SLICE)).slice(1, -1));
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  return `{"id":${message.id},"ok":true,"result":[${parts.join(',')}]}`;
+}
 
 /**
  * Where the built renderer is: `LOUPE_RENDERER_DIR` when set, else `out/renderer` next to the
@@ -184,13 +210,22 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   });
 
   const attach = (ws: WebSocket): void => {
-    const push = (message: WireMessage): void => {
+    /** Characters of replies handed to the socket and not yet written out (see push). */
+    let replyBacklog = 0;
+    const push = (message: WireMessage, text = JSON.stringify(message)): void => {
       if (ws.readyState !== ws.OPEN) return;
-      if (ws.bufferedAmount > MAX_BUFFERED) {
-        ws.close(1013, 'the UI fell too far behind; reconnect to resume');
+      if ('event' in message) {
+        // A UI that cannot keep up with events is cut off; a large reply it asked for is not
+        // falling behind, so it does not count.
+        if (ws.bufferedAmount - replyBacklog > MAX_BUFFERED) {
+          ws.close(1013, 'the UI fell too far behind; reconnect to resume');
+          return;
+        }
+        ws.send(text);
         return;
       }
-      ws.send(JSON.stringify(message));
+      replyBacklog += text.length;
+      ws.send(text, () => (replyBacklog -= text.length));
     };
     const unsubscribe = events.subscribe((payload: ApiEvent) =>
       push({ event: EVENT_CHANNEL, payload }),
@@ -202,9 +237,10 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
         return;
       }
       const { id, channel, args } = parsed.call;
-      void dispatch(channel, args).then((reply) => {
+      void dispatch(channel, args).then(async (reply) => {
         try {
-          push({ id, ...reply });
+          const message = { id, ...reply };
+          push(message, await serialise(message));
         } catch (err) {
           // A reply too large to serialise (a huge session's list) must not end the process.
           push({
