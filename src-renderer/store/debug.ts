@@ -27,6 +27,22 @@ export const debug: LoupeDebug = {
   applyEvent: () => {},
 };
 
+/** Ids `rowRenders` may hold before it starts over: the tail renders every flow of a session. */
+const MAX_COUNTED_ROWS = 50_000;
+let countedRows = 0;
+
+/** Counts one render of a row, without letting a long session grow the counters forever. */
+export function countRowRender(id: string): void {
+  const renders = debug.rowRenders;
+  const seen = renders[id];
+  if (seen === undefined && ++countedRows > MAX_COUNTED_ROWS) {
+    debug.rowRenders = { [id]: 1 };
+    countedRows = 1;
+    return;
+  }
+  renders[id] = (seen ?? 0) + 1;
+}
+
 /** Publishes the counters on `window` (the renderer only; tests run without a window). */
 export function exposeDebug(): void {
   if (typeof window !== 'undefined') window.__loupeDebug = debug;

@@ -125,3 +125,17 @@ describe('store and event queue', () => {
     expect(h.store.getState().ids).toEqual([]);
   });
 });
+
+describe('debug counters', () => {
+  it('count row renders per id and start over rather than grow without bound', async () => {
+    const { countRowRender, debug } = await import('./debug');
+    debug.rowRenders = {};
+    countRowRender('a');
+    countRowRender('a');
+    expect(debug.rowRenders).toEqual({ a: 2 });
+    for (let i = 0; i < 50_000; i++) countRowRender(`row-${i}`);
+    expect(Object.keys(debug.rowRenders).length).toBeLessThanOrEqual(50_000);
+    countRowRender('latest');
+    expect(debug.rowRenders.latest).toBe(1);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import { memo } from 'react';
 import { flowLook } from '../../../src-common/flow-view';
-import { debug } from '../../store/debug';
+import { countRowRender } from '../../store/debug';
 import type { ColumnLayout } from '../../store/columns';
 import { useStore } from '../../store/store';
 import { COLUMN_VIEWS } from './columns';
@@ -30,7 +30,7 @@ export const rowDomId = (id: string): string => `flow-row-${id}`;
 export const FlowRow = memo(function FlowRow(props: FlowRowProps) {
   const { id, index, top, selected, focused, columns, width } = props;
   const flow = useStore((s) => s.byId[id]);
-  debug.rowRenders[id] = (debug.rowRenders[id] ?? 0) + 1;
+  countRowRender(id);
   if (!flow) return null;
   const look = flowLook(flow);
   const classes = ['row', `look-${look}`, index % 2 ? 'odd' : 'even'];
