@@ -119,3 +119,38 @@ test('the live tail follows new flows until the user scrolls up, then offers to 
   await inject(page, 651, 660);
   await expect(last(660)).toBeInViewport();
 });
+
+test('a pinned host stays on top of the sidebar, through a Clear and a reload', async ({
+  page,
+}) => {
+  await page.goto(loupe.uiUrl);
+  for (const host of ['api.example.test', 'api.example.test', 'cdn.example.test']) {
+    await curl(loupe.proxyUrl, `http://${host}:${upstream.port}/`);
+  }
+  const names = () =>
+    page
+      .getByTestId('host-item')
+      .evaluateAll((els) => els.map((el) => el.getAttribute('data-host')));
+  await expect.poll(names).toEqual(['api.example.test', 'cdn.example.test']);
+  const cdnPin = page
+    .locator('li', { has: page.locator('[data-host="cdn.example.test"]') })
+    .getByTestId('host-pin');
+  await cdnPin.click();
+  await expect(cdnPin).toHaveAttribute('aria-pressed', 'true');
+  await expect.poll(names).toEqual(['cdn.example.test', 'api.example.test']);
+
+  await page.getByTestId('clear-button').click();
+  await page.getByTestId('confirm-ok').click();
+  await expect(rows(page)).toHaveCount(0);
+  await expect.poll(names).toEqual(['cdn.example.test']);
+  await expect(
+    page
+      .locator('[data-testid="host-item"][data-host="cdn.example.test"]')
+      .getByTestId('host-count'),
+  ).toHaveText('0');
+
+  await page.waitForTimeout(1000);
+  await page.reload();
+  await expect(page.getByTestId('proxy-address')).toBeVisible();
+  await expect.poll(names).toEqual(['cdn.example.test']);
+});

@@ -33,6 +33,8 @@ export interface UiPreferences {
   sidebarVisible?: boolean;
   /** Pixels. */
   sidebarWidth?: number;
+  /** Hosts kept at the top of the sidebar, in the order they were pinned. */
+  pinnedHosts?: string[];
 }
 
 export interface Settings {
@@ -168,6 +170,7 @@ export function checkSettings(value: unknown): SettingsCheck {
 }
 
 const MAX_COLUMNS = 40;
+const MAX_PINNED = 200;
 const isWidth = (v: unknown): boolean => typeof v === 'number' && v >= 16 && v <= 4000;
 
 /** Checks the window arrangement; returns what is wrong, in words. */
@@ -194,6 +197,14 @@ function checkUi(ui: unknown): string | undefined {
   }
   if (ui.sidebarWidth !== undefined && !isWidth(ui.sidebarWidth)) {
     return "'sidebarWidth' must be 16–4000 px";
+  }
+  if (
+    ui.pinnedHosts !== undefined &&
+    (!Array.isArray(ui.pinnedHosts) ||
+      ui.pinnedHosts.length > MAX_PINNED ||
+      ui.pinnedHosts.some((h) => typeof h !== 'string' || h.length === 0 || h.length > 255))
+  ) {
+    return `'pinnedHosts' must be a list of at most ${MAX_PINNED} host names`;
   }
   return undefined;
 }

@@ -97,6 +97,13 @@ describe('applying a change (pure)', () => {
     [{ bypass: undefined }, "'bypass' needs a value"],
     [{ bypass: [{ pattern: '*.', enabled: true }] }, "a wildcard needs a domain after '*.'"],
     [{ captureBodyCap: 1.5 }, "'captureBodyCap' must be a whole number"],
+    [{ ui: [] }, "'ui': must be an object"],
+    [{ ui: { columns: [{ id: 'host', visible: 'yes' }] } }, "'ui': column 1 needs"],
+    [{ ui: { columns: [{ id: 'host', visible: true, width: 5 }] } }, "'ui': column 1 needs"],
+    [{ ui: { sidebarWidth: 99_999 } }, "'sidebarWidth' must be 16–4000 px"],
+    [{ ui: { pinnedHosts: 'api.test' } }, "'pinnedHosts' must be a list"],
+    [{ ui: { pinnedHosts: [''] } }, "'pinnedHosts' must be a list"],
+    [{ ui: { pinnedHosts: Array(201).fill('a.test') } }, "'pinnedHosts' must be a list"],
   ])('refuses %j: %s', (patch, error) => {
     const result = applySettingsPatch(current, patch);
     expect(result.ok).toBe(false);

@@ -1,5 +1,6 @@
 /**
- * Saves the window arrangement (column order, visibility and widths; the sidebar) through
+ * Saves the window arrangement (column order, visibility and widths; the sidebar and its pinned
+ * hosts) through
  * `settings.update`, 500 ms after the last change, so a column drag is one write, not hundreds.
  * Nothing is saved until the saved arrangement was read: the defaults must not overwrite it.
  */
@@ -15,6 +16,7 @@ function prefsOf(s: State): UiPreferences {
     columns: toColumnPrefs(s.columns),
     sidebarVisible: s.sidebarVisible,
     sidebarWidth: Math.round(s.sidebarWidth),
+    pinnedHosts: s.pinnedHosts,
   };
 }
 
@@ -27,7 +29,8 @@ export function watchLayout(): void {
     if (
       s.columns === prev.columns &&
       s.sidebarVisible === prev.sidebarVisible &&
-      s.sidebarWidth === prev.sidebarWidth
+      s.sidebarWidth === prev.sidebarWidth &&
+      s.pinnedHosts === prev.pinnedHosts
     ) {
       return;
     }

@@ -34,6 +34,8 @@ export interface LayoutState {
   columns: readonly ColumnLayout[];
   sidebarVisible: boolean;
   sidebarWidth: number;
+  /** Hosts kept at the top of the sidebar, in pinning order. */
+  pinnedHosts: string[];
   /** True once the saved arrangement was read: only then are changes worth saving. */
   layoutLoaded: boolean;
 }
@@ -59,6 +61,8 @@ export interface State extends SessionData, ViewState, LayoutState {
   setSelection(selection: Selection): void;
   setColumns(columns: readonly ColumnLayout[]): void;
   setSidebar(change: { visible?: boolean; width?: number }): void;
+  /** Pins a host to the top of the sidebar, or unpins it. */
+  togglePin(host: string): void;
   /** Restores the saved arrangement (once, at start). */
   loadLayout(ui: UiPreferences): void;
   setSystem(system: SystemInfo): void;
@@ -100,6 +104,7 @@ export function createLoupeStore() {
       columns: mergeColumnPrefs(undefined),
       sidebarVisible: true,
       sidebarWidth: SIDEBAR_DEFAULT_WIDTH,
+      pinnedHosts: [],
       layoutLoaded: false,
       connection: { status: 'connecting', attempt: 0 },
       selection: EMPTY_SELECTION,
@@ -152,8 +157,16 @@ export function createLoupeStore() {
           sidebarWidth: width === undefined ? s.sidebarWidth : Math.max(MIN_WIDTH * 4, width),
         }));
       },
+      togglePin(host) {
+        set((s) => ({
+          pinnedHosts: s.pinnedHosts.includes(host)
+            ? s.pinnedHosts.filter((h) => h !== host)
+            : [...s.pinnedHosts, host],
+        }));
+      },
       loadLayout(ui) {
         set({
+          pinnedHosts: ui.pinnedHosts ?? [],
           columns: mergeColumnPrefs(ui.columns),
           sidebarVisible: ui.sidebarVisible ?? true,
           sidebarWidth: ui.sidebarWidth ?? SIDEBAR_DEFAULT_WIDTH,

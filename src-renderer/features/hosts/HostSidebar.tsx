@@ -1,6 +1,7 @@
 /**
  * The host sidebar (Charles' structure view, flattened): every host of the session with its
- * flow count; clicking one shows only its flows, clicking it again (or "All hosts") shows all.
+ * flow count, pinned hosts on top; clicking one shows only its flows, clicking it again (or "All
+ * hosts") shows all.
  * Resizable by its right edge (drag, or ←/→ when focused); hidden from the toolbar or its own ×.
  */
 import { useMemo, useState, type KeyboardEvent, type MouseEvent } from 'react';
@@ -38,9 +39,10 @@ export function HostSidebar() {
   const total = useStore((s) => s.ids.length);
   const selected = useStore((s) => s.host);
   const width = useStore((s) => s.sidebarWidth);
+  const pinned = useStore((s) => s.pinnedHosts);
   const [order, setOrder] = useState<HostOrder>('count');
-  const hosts = useMemo(() => sortHosts(counts, order), [counts, order]);
-  const { selectHost, setSidebar } = useStore.getState();
+  const hosts = useMemo(() => sortHosts(counts, order, pinned), [counts, order, pinned]);
+  const { selectHost, setSidebar, togglePin } = useStore.getState();
 
   return (
     <aside className="sidebar" data-testid="host-sidebar" style={{ width }} aria-label="Hosts">
@@ -80,8 +82,19 @@ export function HostSidebar() {
             <span className="host-count">{total}</span>
           </button>
         </li>
-        {hosts.map(({ host, count }) => (
-          <li key={host}>
+        {hosts.map(({ host, count, pinned: isPinned }) => (
+          <li key={host} className={isPinned ? 'host-row pinned' : 'host-row'}>
+            <button
+              type="button"
+              className="host-pin"
+              data-testid="host-pin"
+              aria-pressed={isPinned}
+              aria-label={isPinned ? `Unpin ${host}` : `Pin ${host} to the top`}
+              title={isPinned ? 'Unpin' : 'Pin to the top'}
+              onClick={() => togglePin(host)}
+            >
+              {isPinned ? '★' : '☆'}
+            </button>
             <button
               type="button"
               className={`host-item${selected === host ? ' active' : ''}`}

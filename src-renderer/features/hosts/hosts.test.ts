@@ -21,4 +21,14 @@ describe('sortHosts', () => {
       'cdn.other.net',
     ]);
   });
+
+  it('puts pinned hosts first, in pinning order, even with no flows left', () => {
+    const sorted = sortHosts(counts, 'count', ['www.example.com', 'gone.example.org']);
+    expect(sorted.slice(0, 3)).toEqual([
+      { host: 'www.example.com', count: 2, pinned: true },
+      { host: 'gone.example.org', count: 0, pinned: true },
+      { host: 'cdn.other.net', count: 5, pinned: false },
+    ]);
+    expect(sorted).toHaveLength(5);
+  });
 });
