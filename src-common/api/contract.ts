@@ -21,6 +21,8 @@ export const API_ERROR_CODES = [
   'invalid_argument',
   /** The channel names no method of the contract. */
   'unknown_method',
+  /** The caller may not use the API (in Electron: a frame other than the app's own page). */
+  'forbidden',
   /** The flow or body asked for is not (or no longer) in the session. */
   'not_found',
   /** The service cannot do it now (e.g. the proxy is shutting down). */

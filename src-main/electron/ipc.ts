@@ -14,7 +14,7 @@ export function refusal(channel: string): ApiReply {
   return {
     ok: false,
     error: {
-      code: 'invalid_argument',
+      code: 'forbidden',
       message: `${channel} answers only Loupe's own window; this call came from another page`,
     },
   };

@@ -230,7 +230,7 @@ describe('IPC: one validated handler per contract method', () => {
       { url: appUrl, parent: { url: appUrl } },
     ]) {
       const reply = await invokeAs(frame, channel, false);
-      expect(reply).toMatchObject({ ok: false, error: { code: 'invalid_argument' } });
+      expect(reply).toMatchObject({ ok: false, error: { code: 'forbidden' } });
       expect((reply as { error: { message: string } }).error.message).toMatch(/own window/);
     }
     expect((await bridge.proxy.status()).recording).toBe(true);
