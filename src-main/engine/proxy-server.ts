@@ -241,18 +241,7 @@ export class ProxyServer {
       });
       return;
     }
-    const target = new URL(url);
-    if (this.isSelf(origin.host, origin.port)) {
-      ex.tags.push('loupe-page');
-      this.answerLocally(
-        ex,
-        req,
-        res,
-        localPage(ex.request.method, target.pathname + target.search, this.ctx.ca),
-      );
-      return;
-    }
-    forward(this.ctx, ex, req, res, target);
+    this.serve(ex, req, res, new URL(url), this.isSelf(origin.host, origin.port));
   }
 
   private onTlsUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -359,17 +348,24 @@ export class ProxyServer {
       });
       return;
     }
-    if (this.isSelf(target.hostname, target.port ? Number(target.port) : 80)) {
-      ex.tags.push('loupe-page');
-      this.answerLocally(
-        ex,
-        req,
-        res,
-        localPage(ex.request.method, target.pathname + target.search, this.ctx.ca),
-      );
+    this.serve(ex, req, res, target, this.isSelf(target.hostname, Number(target.port) || 80));
+  }
+
+  /** Answers a request for Loupe's own page locally and forwards every other one. */
+  private serve(
+    ex: Exchange,
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: URL,
+    self: boolean,
+  ): void {
+    if (!self) {
+      forward(this.ctx, ex, req, res, target);
       return;
     }
-    forward(this.ctx, ex, req, res, target);
+    ex.tags.push('loupe-page');
+    const page = localPage(ex.request.method, target.pathname + target.search, this.ctx.ca);
+    this.answerLocally(ex, req, res, page);
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {

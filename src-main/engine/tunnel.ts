@@ -174,6 +174,7 @@ function onHello(
     versions: hello.versions,
   };
   const sni = hello.serverName;
+  const raw = (reason: string): void => relayRaw(ctx, tunnel, client, buffered, true, deps, reason);
   if (!target) {
     // Straight to the port: the SNI is the only address there is.
     if (!sni) {
@@ -190,38 +191,16 @@ function onHello(
     tunnel.target.host = sni;
     if (ctx.isSelf(sni, tunnel.target.port) === false && ctx.isBypassed(sni, tunnel.target.port)) {
       tunnel.tags.push('bypassed');
-      relayRaw(
-        ctx,
-        tunnel,
-        client,
-        buffered,
-        true,
-        deps,
-        'Its server name (SNI) is on the SSL bypass list: relayed without decryption.',
-      );
+      raw('Its server name (SNI) is on the SSL bypass list: relayed without decryption.');
       return;
     }
   } else if (sni && sni !== target.host.toLowerCase() && ctx.isBypassed(sni, target.port)) {
     tunnel.tags.push('bypassed');
-    relayRaw(
-      ctx,
-      tunnel,
-      client,
-      buffered,
-      true,
-      deps,
-      `Its server name (SNI ${sni}) is on the SSL bypass list: relayed without decryption.`,
-    );
+    raw(`Its server name (SNI ${sni}) is on the SSL bypass list: relayed without decryption.`);
     return;
   }
   if (hello.alpn.length > 0 && !hello.alpn.some((p) => HTTP_ALPN.has(p))) {
-    relayRaw(
-      ctx,
-      tunnel,
-      client,
-      buffered,
-      true,
-      deps,
+    raw(
       `The client asked for ${hello.alpn.join(', ')} over TLS, not HTTP; relayed without decryption.`,
     );
     return;
@@ -231,15 +210,7 @@ function onHello(
   try {
     context = ctx.tls!.contextFor(host);
   } catch (err) {
-    relayRaw(
-      ctx,
-      tunnel,
-      client,
-      buffered,
-      true,
-      deps,
-      `Not decrypted: ${(err as Error).message}.`,
-    );
+    raw(`Not decrypted: ${(err as Error).message}.`);
     return;
   }
   intercept(ctx, tunnel, client, buffered, hello, context, host, deps);
