@@ -157,9 +157,6 @@ const ALIASES: Record<string, string> = {
   'resource-type': 'type',
 };
 
-/** Every property name the filter knows, for help text and suggestions. */
-export const FILTER_PROPERTIES = [...Object.keys(PROPERTIES), ...Object.keys(ALIASES)];
-
 /** Words before a colon that start a URL or an address, not a property: free text. */
 const NOT_PROPERTIES =
   /^(https?|wss?|localhost|[\w-]*\.[\w.-]*|\d+|(?=[0-9a-f]*\d)[0-9a-f]{1,4})$/i;

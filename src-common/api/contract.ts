@@ -68,7 +68,11 @@ export interface SettingsPatch {
   captureBodyCap?: number;
   ui?: UiPreferences;
 }
-export const PATCHABLE_SETTINGS = ['bypass', 'captureBodyCap', 'ui'] as const;
+export const PATCHABLE_SETTINGS = [
+  'bypass',
+  'captureBodyCap',
+  'ui',
+] as const satisfies readonly (keyof SettingsPatch)[];
 
 export interface SystemInfo {
   version: string;

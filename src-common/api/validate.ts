@@ -91,11 +91,6 @@ export function parseWireCall(
   return { ok: true, call: { id: callId, channel, args } };
 }
 
-/** Every method's argument count, for the wiring test and documentation. */
-export function arity(section: ApiSection, method: string): number | undefined {
-  return (ARGS[section] as Record<string, ArgCheck[] | undefined>)[method]?.length;
-}
-
 /** Ensures the table above covers API_METHODS exactly (checked by the contract test). */
 export function validatedMethods(): string[] {
   return (Object.keys(ARGS) as ApiSection[]).flatMap((s) =>

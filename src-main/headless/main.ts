@@ -24,20 +24,29 @@ Options:
   -v, --version  Show Loupe's version
 `;
 
-/** Loupe's version from its package.json, found upwards from this file (sources or out/). */
-function version(): string {
-  for (const up of ['../../package.json', '../package.json', '../../../package.json']) {
+/**
+ * Loupe's own folder and version, from the nearest package.json named `loupe` above this file
+ * (the sources in src-main/headless, or the bundle in out/main).
+ */
+function loupePackage(): { root: string; version: string } | undefined {
+  for (const up of ['../../', '../', '../../../']) {
+    const root = new URL(up, import.meta.url);
     try {
-      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
         name?: string;
         version?: string;
       };
-      if (pkg.name === 'loupe' && pkg.version) return pkg.version;
+      if (pkg.name === 'loupe')
+        return { root: fileURLToPath(root), version: pkg.version ?? '0.0.0' };
     } catch {
       // Not at this level; try the next.
     }
   }
-  return '0.0.0';
+  return undefined;
+}
+
+function version(): string {
+  return loupePackage()?.version ?? '0.0.0';
 }
 
 /**
@@ -80,8 +89,8 @@ async function headless(argv: string[], name: string): Promise<number> {
  */
 async function start(argv: string[]): Promise<number> {
   const runtime = electronBinary();
-  const root = fileURLToPath(new URL('../../', import.meta.url));
-  if (runtime && existsSync(join(root, 'out/electron/main.cjs'))) {
+  const root = loupePackage()?.root;
+  if (runtime && root && existsSync(join(root, 'out/electron/main.cjs'))) {
     const child = spawn(runtime, [root, ...argv], { stdio: 'inherit' });
     const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
     process.on('SIGINT', forward);
