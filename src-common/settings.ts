@@ -54,6 +54,11 @@ export interface Settings {
   stripAltSvcH3: boolean;
   /** Bytes of each body kept for display and export; beyond it the flow is marked truncated. */
   captureBodyCap: number;
+  /**
+   * The port the proxy listens on (the desktop app; `loupe headless --port` overrides it). When
+   * it is taken at start, a free one is used and the user told.
+   */
+  proxyPort: number;
   /** Window arrangement (columns, sidebar); the UI owns its meaning. */
   ui: UiPreferences;
 }
@@ -66,6 +71,7 @@ export const DEFAULT_SETTINGS: Settings = {
   allowInvalidUpstreamCertificates: [],
   stripAltSvcH3: true,
   captureBodyCap: 16 * 1024 * 1024,
+  proxyPort: 8888,
   ui: {},
 };
 
@@ -150,6 +156,10 @@ export function checkSettings(value: unknown): SettingsCheck {
   if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 0 || cap > MAX_BODY_CAP) {
     return { ok: false, error: "'captureBodyCap' must be a whole number of bytes from 0 to 1 GiB" };
   }
+  const port = value.proxyPort ?? DEFAULT_SETTINGS.proxyPort;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    return { ok: false, error: "'proxyPort' must be a port number from 1 to 65535" };
+  }
   const ui = value.ui ?? {};
   const uiProblem = checkUi(ui);
   if (uiProblem) return { ok: false, error: `'ui': ${uiProblem}` };
@@ -164,6 +174,7 @@ export function checkSettings(value: unknown): SettingsCheck {
       allowInvalidUpstreamCertificates: invalid as string[],
       stripAltSvcH3: strip,
       captureBodyCap: cap,
+      proxyPort: port,
       ui: ui as UiPreferences,
     },
   };

@@ -7,6 +7,12 @@
  *
  * Only sections whose features exist are listed: breakpoints join when breakpoints are built.
  *
+ * Sessions: the *live* session (id `live`) is what the proxy records; each opened HAR file is an
+ * *imported* session beside it (ids `har1`, `har2`…). `flows.list` is the live session's;
+ * `sessions.flows(id)` any session's. Flow and body ids are unique across sessions (an imported
+ * flow's id starts with its session's id and a dot, e.g. `har1.17`), so `flows.get`,
+ * `flows.body` and `flows.bodyPart` take any of them.
+ *
  * Glossary: a *flow summary* is a flow without anything large (no bodies, no WebSocket message
  * payloads); the full flow and the bodies are fetched on demand by id.
  */
@@ -62,17 +68,109 @@ export interface BodyContent {
   truncated: boolean;
 }
 
+/** A range of a body as the inspector reads it: at most `MAX_BODY_PART` bytes at a time. */
+export interface BodyPartRequest {
+  /** Byte offset into the (decoded, when `decoded`) body. */
+  offset: number;
+  /** Bytes wanted, 1 to MAX_BODY_PART. */
+  length: number;
+  /** Undo the Content-Encoding (gzip, br, deflate, zstd) first. */
+  decoded: boolean;
+}
+
+export const MAX_BODY_PART = 4 * 1024 * 1024;
+
+export interface BodyPart {
+  /** The bytes of the range, base64-encoded; shorter than asked at the end of the body. */
+  base64: string;
+  offset: number;
+  /** Bytes in the whole body as this view has it (decoded size when decoded). */
+  total: number;
+  /**
+   * The body is not all there: capture kept only its start (capture cap), or decoding stopped
+   * at its cap. `total` is then what Loupe has, not the body's real size.
+   */
+  truncated: boolean;
+  /** The Content-Encoding that was undone (`gzip`, `br, gzip`…); absent when none was. */
+  decodedFrom?: string;
+  /** Decoding was asked for and failed: these are the wire bytes, and this says why in words. */
+  decodeError?: string;
+}
+
 /** The settings a client may change through the API; each takes effect at once. */
 export interface SettingsPatch {
   bypass?: BypassEntry[];
   captureBodyCap?: number;
   ui?: UiPreferences;
+  allowInvalidUpstreamCertificates?: string[];
+  stripAltSvcH3?: boolean;
+  autoBypassHours?: number;
+  /** The port the proxy listens on; changing it moves the running proxy at once. */
+  proxyPort?: number;
 }
 export const PATCHABLE_SETTINGS = [
   'bypass',
   'captureBodyCap',
   'ui',
+  'allowInvalidUpstreamCertificates',
+  'stripAltSvcH3',
+  'autoBypassHours',
+  'proxyPort',
 ] as const satisfies readonly (keyof SettingsPatch)[];
+
+/** A session as the session switcher lists it. */
+export interface SessionInfo {
+  /** `live`, or `har1`, `har2`… for imported files. */
+  id: string;
+  kind: 'live' | 'imported';
+  /** `Live`, or the imported file's name. */
+  name: string;
+  flowCount: number;
+  /** ms since the epoch. */
+  openedAt: number;
+  /** Imported: the tool that wrote the file (`Charles 4.6.2`), from its `log.creator`. */
+  creator?: string;
+  /** Imported: what was repaired or skipped to read the file, one sentence each. */
+  repairs?: string[];
+  /** Imported: entries that could not be read at all and were left out. */
+  skipped?: number;
+}
+
+/** Where a HAR to import comes from. */
+export type HarImportSource =
+  /** Electron: main asks the user with an open dialog (resolves null when cancelled). */
+  | { kind: 'dialog' }
+  /**
+   * Headless: the browser first POSTs the file to `/upload?token=…` on the UI server, which
+   * answers `{ uploadId }`; the import then names that upload.
+   */
+  | { kind: 'upload'; uploadId: string; name: string };
+
+export interface HarExportRequest {
+  sessionId: string;
+  /** What the user chose; names the file (`loupe-filtered-….har`) and the progress line. */
+  scope: 'all' | 'filtered' | 'selected';
+  /** Flow ids in the order to write them; absent for `all`. */
+  ids?: string[];
+}
+
+/** Long work main does for the UI (an export, an import), as progress events report it. */
+export interface Job {
+  id: string;
+  kind: 'export' | 'import';
+  /** What it is, in words (`Exporting 1,204 flows`). */
+  title: string;
+  /** Units done and in all (entries). */
+  done: number;
+  total: number;
+  state: 'running' | 'done' | 'failed';
+  /** Failed: why, in words. Done: a short result (`Saved to ~/x.har`). */
+  message?: string;
+  /** A finished export: where it was saved (Electron). */
+  path?: string;
+  /** A finished export in headless mode: the URL the browser downloads it from. */
+  downloadUrl?: string;
+}
 
 export interface SystemInfo {
   version: string;
@@ -105,12 +203,14 @@ export interface SessionStats {
 }
 
 export interface FlowsSection {
-  /** Every flow in the session, oldest first. */
+  /** Every flow in the live session, oldest first. */
   list(): Promise<FlowSummary[]>;
-  /** One flow in full (WebSocket messages included, bodies still by id). */
+  /** One flow in full (WebSocket messages included, bodies still by id), from any session. */
   get(id: string): Promise<Flow>;
   /** The captured bytes of a body, fetched on demand. */
   body(bodyId: string): Promise<BodyContent>;
+  /** A range of a body, decoded or as sent: how the inspector reads large bodies in chunks. */
+  bodyPart(bodyId: string, request: BodyPartRequest): Promise<BodyPart>;
   /** Forgets every flow and body of the session. */
   clear(): Promise<void>;
   stats(): Promise<SessionStats>;
@@ -120,6 +220,28 @@ export interface SettingsSection {
   get(): Promise<Settings>;
   /** Validates, saves atomically and applies; resolves to the settings now in force. */
   update(patch: SettingsPatch): Promise<Settings>;
+  /** Takes a host off the auto-learned bypass list (it is decrypted again from its next connection). */
+  forgetLearned(host: string): Promise<Settings>;
+}
+
+export interface SessionsSection {
+  /** The live session first, then imported ones in the order they were opened. */
+  list(): Promise<SessionInfo[]>;
+  /** Every flow of one session, oldest first. */
+  flows(sessionId: string): Promise<FlowSummary[]>;
+  /** Closes an imported session and frees its bodies (the live one cannot be closed). */
+  close(sessionId: string): Promise<void>;
+}
+
+export interface HarSection {
+  /**
+   * Starts writing a HAR file in main (streamed, never assembled in the UI) and resolves to its
+   * job at once; `jobs` events report progress and the end. In Electron a save dialog comes
+   * first: null when the user cancels it. Headless: the finished job has a `downloadUrl`.
+   */
+  export(request: HarExportRequest): Promise<Job | null>;
+  /** Opens a HAR as a new imported session; null when the user cancelled the open dialog. */
+  import(source: HarImportSource): Promise<SessionInfo | null>;
 }
 
 export interface SystemSection {
@@ -130,14 +252,18 @@ export interface LoupeApi {
   proxy: ProxySection;
   flows: FlowsSection;
   settings: SettingsSection;
+  sessions: SessionsSection;
+  har: HarSection;
   system: SystemSection;
 }
 
 /** The method names of each section: the single source of channel names and handlers. */
 export const API_METHODS = {
   proxy: ['status', 'setRecording'],
-  flows: ['list', 'get', 'body', 'clear', 'stats'],
-  settings: ['get', 'update'],
+  flows: ['list', 'get', 'body', 'bodyPart', 'clear', 'stats'],
+  settings: ['get', 'update', 'forgetLearned'],
+  sessions: ['list', 'flows', 'close'],
+  har: ['export', 'import'],
   system: ['info'],
 } as const satisfies { [S in keyof LoupeApi]: readonly (keyof LoupeApi[S])[] };
 
@@ -168,6 +294,9 @@ export const UI_COMMANDS = [
   'focus-filter',
   'toggle-sidebar',
   'select-all',
+  'open-preferences',
+  'export-har',
+  'import-har',
 ] as const;
 export type UiCommand = (typeof UI_COMMANDS)[number];
 
@@ -180,6 +309,10 @@ export interface ApiEvent {
   settings?: Settings;
   notices?: Notice[];
   command?: UiCommand;
+  /** Jobs that changed (progress at most every 100 ms per job, and always the end). */
+  jobs?: Job[];
+  /** The session list, whenever a session opened or closed. */
+  sessions?: SessionInfo[];
 }
 
 export const EVENT_CHANNEL = 'loupe:events';

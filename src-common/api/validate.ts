@@ -3,7 +3,7 @@
  * name a contract method and the arguments must be exactly what that method takes. Pure, so the
  * transports, the wiring test and the UI share it.
  */
-import { API_METHODS, PATCHABLE_SETTINGS, parseChannel } from './contract';
+import { API_METHODS, MAX_BODY_PART, PATCHABLE_SETTINGS, parseChannel } from './contract';
 import type { ApiError, ApiSection, WireCall } from './contract';
 
 /** Checks one argument; returns a sentence saying what is wrong, or undefined when it is fine. */
@@ -26,11 +26,87 @@ const settingsPatch: ArgCheck = (v) => {
     : `'${bad}' cannot be changed here (changeable: ${PATCHABLE_SETTINGS.join(', ')})`;
 };
 
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The object has exactly these keys (optional ones may be missing). */
+function keysProblem(
+  v: Record<string, unknown>,
+  required: readonly string[],
+  optional: readonly string[] = [],
+): string | undefined {
+  for (const k of required) if (!Object.hasOwn(v, k)) return `needs '${k}'`;
+  const extra = Object.keys(v).find((k) => !required.includes(k) && !optional.includes(k));
+  return extra === undefined ? undefined : `has an unknown field '${extra.slice(0, 40)}'`;
+}
+
+const wholeNumber = (v: unknown, min: number, max: number): boolean =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+const bodyPartRequest: ArgCheck = (v) => {
+  if (!isRecord(v)) return 'must be an object';
+  const keys = keysProblem(v, ['offset', 'length', 'decoded']);
+  if (keys) return keys;
+  if (!wholeNumber(v.offset, 0, Number.MAX_SAFE_INTEGER)) return "'offset' must be a byte offset";
+  if (!wholeNumber(v.length, 1, MAX_BODY_PART)) {
+    return `'length' must be 1 to ${MAX_BODY_PART} bytes`;
+  }
+  if (typeof v.decoded !== 'boolean') return "'decoded' must be true or false";
+  return undefined;
+};
+
+/** A host name or IP literal as the auto-learned list holds it. */
+const host: ArgCheck = (v) =>
+  typeof v === 'string' && v.length > 0 && v.length <= 255 && !/[\s/]/.test(v)
+    ? undefined
+    : 'must be a host name';
+
+const MAX_EXPORT_IDS = 5_000_000;
+
+const harExportRequest: ArgCheck = (v) => {
+  if (!isRecord(v)) return 'must be an object';
+  const keys = keysProblem(v, ['sessionId', 'scope'], ['ids']);
+  if (keys) return keys;
+  if (id(v.sessionId)) return "'sessionId' must be a session id";
+  if (v.scope !== 'all' && v.scope !== 'filtered' && v.scope !== 'selected') {
+    return "'scope' must be 'all', 'filtered' or 'selected'";
+  }
+  if (v.ids === undefined) return v.scope === 'all' ? undefined : `'${v.scope}' needs 'ids'`;
+  if (!Array.isArray(v.ids) || v.ids.length > MAX_EXPORT_IDS) {
+    return `'ids' must be a list of at most ${MAX_EXPORT_IDS} flow ids`;
+  }
+  return v.ids.every((x) => id(x) === undefined) ? undefined : "'ids' must hold flow ids";
+};
+
+const harImportSource: ArgCheck = (v) => {
+  if (!isRecord(v)) return 'must be an object';
+  if (v.kind === 'dialog') return keysProblem(v, ['kind']);
+  if (v.kind === 'upload') {
+    const keys = keysProblem(v, ['kind', 'uploadId', 'name']);
+    if (keys) return keys;
+    if (id(v.uploadId)) return "'uploadId' must be an upload id";
+    if (typeof v.name !== 'string' || v.name.length === 0 || v.name.length > 255) {
+      return "'name' must be a file name of 1–255 characters";
+    }
+    return undefined;
+  }
+  return "'kind' must be 'dialog' or 'upload'";
+};
+
 /** The arguments each method takes, in order; the deeper checks of a settings patch are main's. */
 const ARGS: { [S in ApiSection]: { [M in (typeof API_METHODS)[S][number]]: ArgCheck[] } } = {
   proxy: { status: [], setRecording: [boolean] },
-  flows: { list: [], get: [id], body: [id], clear: [], stats: [] },
-  settings: { get: [], update: [settingsPatch] },
+  flows: {
+    list: [],
+    get: [id],
+    body: [id],
+    bodyPart: [id, bodyPartRequest],
+    clear: [],
+    stats: [],
+  },
+  settings: { get: [], update: [settingsPatch], forgetLearned: [host] },
+  sessions: { list: [], flows: [id], close: [id] },
+  har: { export: [harExportRequest], import: [harImportSource] },
   system: { info: [] },
 };
 

@@ -2,7 +2,7 @@
  * The application menu: UI.md's shortcuts for what Loupe does today, plus the platform's
  * standard roles. Items that act on the UI send a `UiCommand` on the event channel and the UI
  * carries it out (it confirms a Clear, for instance), so the browser UI and the desktop app
- * behave alike. Features that do not exist yet (export, breakpoints, preferences) have no item.
+ * behave alike. Features that do not exist yet (breakpoints) have no item.
  */
 import type { MenuItemConstructorOptions } from 'electron';
 import type { UiCommand } from '../../src-common/api/contract';
@@ -36,6 +36,8 @@ export function menuTemplate({
       submenu: [
         { role: 'about' },
         { type: 'separator' },
+        command('Settings…', 'CmdOrCtrl+,', 'open-preferences'),
+        { type: 'separator' },
         { role: 'services' },
         { type: 'separator' },
         { role: 'hide' },
@@ -47,7 +49,18 @@ export function menuTemplate({
     });
   }
   template.push(
-    { role: 'fileMenu', submenu: [mac ? { role: 'close' } : { role: 'quit' }] },
+    {
+      role: 'fileMenu',
+      submenu: [
+        command('Open HAR…', 'CmdOrCtrl+O', 'import-har'),
+        command('Export HAR…', 'CmdOrCtrl+S', 'export-har'),
+        { type: 'separator' },
+        // Off macOS, Preferences lives in the File menu (Edit › Preferences is also common).
+        ...(mac ? [] : [command('Preferences…', 'CmdOrCtrl+,', 'open-preferences')]),
+        ...(mac ? [] : [{ type: 'separator' } as const]),
+        mac ? { role: 'close' } : { role: 'quit' },
+      ],
+    },
     {
       role: 'editMenu',
       submenu: [

@@ -7,7 +7,6 @@
 import { platform } from 'node:os';
 import {
   summarize,
-  type ApiError,
   type ApiEvent,
   type ApiReply,
   type LoupeApi,
@@ -17,17 +16,12 @@ import {
 } from '../../src-common/api/contract';
 import { checkCall } from '../../src-common/api/validate';
 import { SettingsError } from '../data/settings';
+import { ApiFailure } from './api-failure';
+import { createBodyParts } from './body-parts';
+import { createHarService, type FoundBody, type HarHost } from './har-service';
 import type { Session } from './session';
 
-/** A failure a service reports on purpose, with a stable code. */
-export class ApiFailure extends Error {
-  constructor(
-    readonly code: ApiError['code'],
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { ApiFailure };
 
 function proxyStatus(session: Session): ProxyStatus {
   const { proxy, capture } = session;
@@ -102,9 +96,41 @@ export function createEventHub(session: Session): EventHub {
   };
 }
 
-/** The contract's sections over `session`; `events` hears of changes made through them. */
-export function createApi(session: Session, events: EventHub): LoupeApi {
+/** A body of the live session, by body id (its flow's id plus `:req` or `:res`, capture.ts). */
+function liveBody(session: Session, bodyId: string): FoundBody | undefined {
+  const cut = bodyId.lastIndexOf(':');
+  const flow = cut > 0 ? session.flows.get(bodyId.slice(0, cut)) : undefined;
+  if (flow?.kind !== 'http' || !session.bodies.has(bodyId)) return undefined;
+  const message = [flow.request, flow.response].find((m) => m?.body.bodyId === bodyId);
+  if (!message) return undefined;
   return {
+    info: message.body,
+    headers: message.headers,
+    alreadyDecoded: false,
+    read: () => session.bodies.read(bodyId),
+  };
+}
+
+/** The API plus what its owner must free when the transport closes. */
+export type SessionApi = LoupeApi & { dispose(): Promise<void> };
+
+/**
+ * The contract's sections over `session`; `events` hears of changes made through them. `host`
+ * is what the process offers beyond the session (Electron's file dialogs).
+ */
+export function createApi(session: Session, events: EventHub, host: HarHost = {}): SessionApi {
+  const imported = createHarService(session, (event) => events.emit(event), host);
+  const parts = createBodyParts();
+  const findBody = (bodyId: string): FoundBody => {
+    const found = liveBody(session, bodyId) ?? imported.body(bodyId);
+    if (!found) throw new ApiFailure('not_found', `body ${bodyId} is not in this session`);
+    return found;
+  };
+  return {
+    async dispose() {
+      parts.clear();
+      await imported.dispose();
+    },
     proxy: {
       status: async () => proxyStatus(session),
       async setRecording(recording) {
@@ -117,26 +143,19 @@ export function createApi(session: Session, events: EventHub): LoupeApi {
     flows: {
       list: async () => session.flows.list().map(summarize),
       async get(id) {
-        const flow = session.flows.get(id);
+        const flow = session.flows.get(id) ?? imported.flow(id);
         if (!flow) throw new ApiFailure('not_found', `flow ${id} is not in this session`);
         return flow;
       },
       async body(bodyId) {
-        // A body id is its flow's id plus `:req` or `:res` (capture.ts).
-        const cut = bodyId.lastIndexOf(':');
-        const flow = cut > 0 ? session.flows.get(bodyId.slice(0, cut)) : undefined;
-        const info =
-          flow?.kind === 'http'
-            ? [flow.request.body, flow.response?.body].find((b) => b?.bodyId === bodyId)
-            : undefined;
-        if (!info || !session.bodies.has(bodyId)) {
-          throw new ApiFailure('not_found', `body ${bodyId} is not in this session`);
-        }
-        const bytes = await session.bodies.read(bodyId);
-        return { base64: bytes.toString('base64'), truncated: info.truncated };
+        const found = findBody(bodyId);
+        const bytes = await found.read();
+        return { base64: bytes.toString('base64'), truncated: found.info.truncated };
       },
+      bodyPart: async (bodyId, request) => parts.read(bodyId, findBody(bodyId), request),
       async clear() {
         session.flows.clear();
+        parts.clear();
         await session.bodies.clear();
       },
       stats: async () => stats(session),
@@ -156,7 +175,12 @@ export function createApi(session: Session, events: EventHub): LoupeApi {
         events.emit({ settings: next });
         return next;
       },
+      async forgetLearned() {
+        throw new ApiFailure('unavailable', 'not built yet');
+      },
     },
+    sessions: imported.sessions,
+    har: imported.har,
     system: {
       info: async () => ({
         version: session.options.version,

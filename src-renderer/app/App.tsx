@@ -4,7 +4,10 @@
  */
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Toasts } from '../components/Toasts';
+import { HarDialogs, SessionTabs } from '../features/har';
 import { HostSidebar } from '../features/hosts';
+import { Inspector } from '../features/inspector';
+import { Preferences } from '../features/preferences';
 import { SessionTable } from '../features/sessions';
 import { EmptyState, StatusBar } from '../features/status';
 import { useStore } from '../store/store';
@@ -45,12 +48,18 @@ export function App() {
       <div className="main">
         {sidebar && <HostSidebar />}
         <main className="center">
-          <SessionTable />
-          {empty && <EmptyState />}
+          <SessionTabs />
+          <div className="table-area">
+            <SessionTable />
+            {empty && <EmptyState />}
+          </div>
+          <Inspector />
         </main>
       </div>
       <StatusBar />
       <ClearDialog />
+      <Preferences />
+      <HarDialogs />
       <Toasts toasts={toasts} onDismiss={useStore.getState().dismissToast} />
     </div>
   );

@@ -74,5 +74,11 @@ export function runCommand(command: UiCommand): void {
       return toggleSidebar();
     case 'select-all':
       return selectAllShown();
+    case 'open-preferences':
+      return useStore.getState().setPreferencesOpen(true);
+    case 'export-har':
+      return useStore.getState().setHarDialog('export');
+    case 'import-har':
+      return useStore.getState().setHarDialog('import');
   }
 }

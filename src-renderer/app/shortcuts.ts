@@ -1,6 +1,7 @@
 /**
  * The window's shortcuts in a browser (UI.md, "Keyboard"): ⌘R record/stop, ⌘K clear, ⌘F filter,
- * ⌘B sidebar (as the Electron menu has it) — Ctrl instead of ⌘ off macOS. In Electron the application menu owns these
+ * ⌘B sidebar, ⌘, preferences, ⌘S export HAR, ⌘O open HAR (as the Electron menu has them) — Ctrl
+ * instead of ⌘ off macOS. In Electron the application menu owns these
  * accelerators and sends them as `command` events, so here they are left alone.
  */
 import { useEffect } from 'react';
@@ -24,6 +25,9 @@ export function commandForKey(e: {
   if (key === 'r') return 'toggle-recording';
   if (key === 'k') return 'clear';
   if (key === 'f') return 'focus-filter';
+  if (key === ',') return 'open-preferences';
+  if (key === 's') return 'export-har';
+  if (key === 'o') return 'import-har';
   return undefined;
 }
 

@@ -5,7 +5,7 @@
  * change each other only through it. Events reach it through `queue.ts`, one `set()` per batch.
  */
 import { create } from 'zustand';
-import type { ApiEvent, Notice, SystemInfo } from '../../src-common/api/contract';
+import type { ApiEvent, Job, Notice, SessionInfo, SystemInfo } from '../../src-common/api/contract';
 import type { UiPreferences } from '../../src-common/settings';
 import { compileFilter, type CompiledFilter } from '../../src-common/filter';
 import type { FlowCategory } from '../../src-common/flow-view';
@@ -46,6 +46,16 @@ export interface State extends SessionData, ViewState, LayoutState {
   selection: Selection;
   /** The Clear confirmation dialog is open. */
   confirmingClear: boolean;
+  /** The Preferences dialog is open. */
+  preferencesOpen: boolean;
+  /** A HAR dialog asked for by a command (menu, shortcut, toolbar); the HAR feature shows it. */
+  harDialog?: 'export' | 'import';
+  /** The sessions there are: the live one first, then imported HAR files. */
+  sessions: readonly SessionInfo[];
+  /** The session the table shows: `live` or an imported one's id. */
+  activeSessionId: string;
+  /** Long work in main (exports, imports) by id, as the last `jobs` event left it. */
+  jobs: Readonly<Record<string, Job>>;
 
   /** Applies a batch of events in one `set()` (called by the queue, never directly). */
   applyBatch(events: readonly ApiEvent[]): void;
@@ -68,6 +78,10 @@ export interface State extends SessionData, ViewState, LayoutState {
   setSystem(system: SystemInfo): void;
   setConnection(connection: Connection): void;
   setConfirmingClear(open: boolean): void;
+  setPreferencesOpen(open: boolean): void;
+  setHarDialog(dialog: 'export' | 'import' | undefined): void;
+  /** Forgets a finished job (its progress line is dismissed). */
+  dismissJob(id: string): void;
   toast(level: Notice['level'], message: string): void;
   dismissToast(key: number): void;
 }
@@ -109,13 +123,26 @@ export function createLoupeStore() {
       connection: { status: 'connecting', attempt: 0 },
       selection: EMPTY_SELECTION,
       confirmingClear: false,
+      preferencesOpen: false,
+      sessions: [],
+      activeSessionId: 'live',
+      jobs: {},
 
       applyBatch(events) {
         const s = get();
         const patch = applyEvents(s, viewOf(s), events);
         // A clear forgets the selection too: its rows are gone.
         const cleared = events.some((e) => e.flows?.cleared);
-        set(cleared ? { ...patch, selection: EMPTY_SELECTION } : patch);
+        const extra: Partial<State> = cleared ? { selection: EMPTY_SELECTION } : {};
+        for (const event of events) {
+          if (event.sessions) extra.sessions = event.sessions;
+          if (event.jobs) {
+            const jobs = { ...(extra.jobs ?? s.jobs) };
+            for (const job of event.jobs) jobs[job.id] = job;
+            extra.jobs = jobs;
+          }
+        }
+        set({ ...patch, ...extra });
         debug.storeUpdates += 1;
       },
       setFilterText(text) {
@@ -181,6 +208,19 @@ export function createLoupeStore() {
       },
       setConfirmingClear(open) {
         set({ confirmingClear: open });
+      },
+      setPreferencesOpen(open) {
+        set({ preferencesOpen: open });
+      },
+      setHarDialog(dialog) {
+        set({ harDialog: dialog });
+      },
+      dismissJob(id) {
+        set((s) => {
+          const jobs = { ...s.jobs };
+          delete jobs[id];
+          return { jobs };
+        });
       },
       toast(level, message) {
         set((s) => addToasts(s, [{ level, message, at: Date.now() }]));
