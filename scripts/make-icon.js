@@ -1,14 +1,17 @@
 #!/usr/bin/env node
-// Draws the app icon, assets/icon.png (512×512): a loupe, a ring with a tinted lens and a handle,
-// on a transparent background. Node built-ins only: shapes are signed distance functions, so the
+// Draws the app icon, assets/icon.png (1024×1024): a loupe, a ring with a tinted lens and a handle,
+// on a transparent background. 1024 is the largest size a macOS icon set holds; electron-builder
+// scales this one PNG down into the .icns, the Windows .ico and the Linux icon sizes. Node built-ins only: shapes are signed distance functions, so the
 // edges are anti-aliased by the distance to them, and the PNG is written with zlib.
 import { writeFileSync } from 'node:fs';
 import { crc32, deflateSync } from 'node:zlib';
 
-const SIZE = 512;
-const CENTER = { x: 212, y: 212 };
-const RING = { radius: 134, width: 36 };
-const HANDLE = { from: { x: 318, y: 318 }, to: { x: 446, y: 446 }, width: 56 };
+const SIZE = 1024;
+// The drawing was laid out on a 512 grid; S scales it to SIZE.
+const S = SIZE / 512;
+const CENTER = { x: 212 * S, y: 212 * S };
+const RING = { radius: 134 * S, width: 36 * S };
+const HANDLE = { from: { x: 318 * S, y: 318 * S }, to: { x: 446 * S, y: 446 * S }, width: 56 * S };
 
 const RING_COLOR = [37, 99, 235, 255];
 const LENS_COLOR = [147, 197, 253, 90];
