@@ -48,6 +48,18 @@ export interface SessionData {
   toastSeq: number;
 }
 
+/** The fields that belong to one session's flows (what switching sessions swaps). */
+export const SESSION_FLOW_KEYS = [
+  'ids',
+  'byId',
+  'visibleIds',
+  'visibleVersion',
+  'hostCounts',
+  'errorCount',
+  'truncatedCount',
+] as const satisfies readonly (keyof SessionData)[];
+export type SessionFlows = Pick<SessionData, (typeof SESSION_FLOW_KEYS)[number]>;
+
 /** A session with nothing in it: the store's start and what tests build on. */
 export function emptySession(): SessionData {
   return {

@@ -5,11 +5,25 @@
  * change each other only through it. Events reach it through `queue.ts`, one `set()` per batch.
  */
 import { create } from 'zustand';
-import type { ApiEvent, Job, Notice, SessionInfo, SystemInfo } from '../../src-common/api/contract';
+import type {
+  ApiEvent,
+  FlowSummary,
+  Job,
+  Notice,
+  SessionInfo,
+  SystemInfo,
+} from '../../src-common/api/contract';
 import type { UiPreferences } from '../../src-common/settings';
 import { compileFilter, type CompiledFilter } from '../../src-common/filter';
 import type { FlowCategory } from '../../src-common/flow-view';
-import { addToasts, applyEvents, emptySession, type SessionData } from './apply-events';
+import {
+  addToasts,
+  applyEvents,
+  emptySession,
+  SESSION_FLOW_KEYS,
+  type SessionData,
+  type SessionFlows,
+} from './apply-events';
 import { mergeColumnPrefs, MIN_WIDTH, type ColumnId, type ColumnLayout } from './columns';
 import { EMPTY_SELECTION, type Selection } from './selection';
 import { deriveVisible, type SortSpec, type StatusClass, type ViewSpec } from './visible';
@@ -56,6 +70,11 @@ export interface State extends SessionData, ViewState, LayoutState {
   activeSessionId: string;
   /** Long work in main (exports, imports) by id, as the last `jobs` event left it. */
   jobs: Readonly<Record<string, Job>>;
+  /**
+   * The live session's flows while an imported one is shown (undefined while live is shown).
+   * Live traffic keeps landing here; switching back puts it on the table again.
+   */
+  liveStash?: SessionFlows;
 
   /** Applies a batch of events in one `set()` (called by the queue, never directly). */
   applyBatch(events: readonly ApiEvent[]): void;
@@ -80,6 +99,10 @@ export interface State extends SessionData, ViewState, LayoutState {
   setConfirmingClear(open: boolean): void;
   setPreferencesOpen(open: boolean): void;
   setHarDialog(dialog: 'export' | 'import' | undefined): void;
+  /** Shows an imported session's flows (as `sessions.flows` gave them) in the table. */
+  showSession(id: string, flows: readonly FlowSummary[]): void;
+  /** Shows the live session again, with whatever arrived meanwhile. */
+  showLive(): void;
   /** Forgets a finished job (its progress line is dismissed). */
   dismissJob(id: string): void;
   toast(level: Notice['level'], message: string): void;
@@ -95,6 +118,46 @@ const toggle = <T>(list: readonly T[], item: T): T[] =>
   list.includes(item) ? list.filter((x) => x !== item) : [...list, item];
 
 export const SIDEBAR_DEFAULT_WIDTH = 220;
+
+const pickFlows = (s: SessionFlows): SessionFlows => {
+  const out = {} as Record<string, unknown>;
+  for (const key of SESSION_FLOW_KEYS) out[key] = s[key];
+  return out as unknown as SessionFlows;
+};
+
+/** The state that shows the stashed live session again (the view may have changed meanwhile). */
+function restoreLive(s: State): Partial<State> {
+  const stash = s.liveStash;
+  if (!stash) return { activeSessionId: 'live' };
+  return {
+    ...stash,
+    visibleIds: deriveVisible(stash.ids, stash.byId, viewOf(s)),
+    visibleVersion: s.visibleVersion + 1,
+    liveStash: undefined,
+    activeSessionId: 'live',
+    selection: EMPTY_SELECTION,
+  };
+}
+
+/**
+ * A batch while an imported session is shown: flow changes are the live session's and go to the
+ * stash (O(batch), as on the table); the rest (stats, proxy, settings, notices) are global.
+ */
+function applyStashed(s: State, stash: SessionFlows, events: readonly ApiEvent[]): Partial<State> {
+  const flowEvents: ApiEvent[] = [];
+  const rest: ApiEvent[] = [];
+  for (const { flows, ...other } of events) {
+    if (flows) flowEvents.push({ flows });
+    rest.push(other);
+  }
+  const view = viewOf(s);
+  const patch: Partial<State> = applyEvents(s, view, rest);
+  if (flowEvents.length > 0) {
+    const live = applyEvents({ ...stash, toasts: [], toastSeq: 0 }, view, flowEvents);
+    patch.liveStash = pickFlows({ ...stash, ...live });
+  }
+  return patch;
+}
 
 /** Makes a store; the app uses the one below, tests make their own. */
 export function createLoupeStore() {
@@ -130,9 +193,10 @@ export function createLoupeStore() {
 
       applyBatch(events) {
         const s = get();
-        const patch = applyEvents(s, viewOf(s), events);
-        // A clear forgets the selection too: its rows are gone.
-        const cleared = events.some((e) => e.flows?.cleared);
+        const stash = s.liveStash;
+        const patch = stash ? applyStashed(s, stash, events) : applyEvents(s, viewOf(s), events);
+        // A clear forgets the selection too: its rows are gone (a stashed session has none).
+        const cleared = !stash && events.some((e) => e.flows?.cleared);
         const extra: Partial<State> = cleared ? { selection: EMPTY_SELECTION } : {};
         for (const event of events) {
           if (event.sessions) extra.sessions = event.sessions;
@@ -142,8 +206,31 @@ export function createLoupeStore() {
             extra.jobs = jobs;
           }
         }
-        set({ ...patch, ...extra });
+        const shown = s.activeSessionId;
+        const closed =
+          shown !== 'live' && extra.sessions && !extra.sessions.some((x) => x.id === shown);
+        // The session on the table was closed (here or elsewhere): back to the live one.
+        const back = closed ? restoreLive({ ...s, ...patch } as State) : {};
+        set({ ...patch, ...extra, ...back });
         debug.storeUpdates += 1;
+      },
+      showSession(id, flows) {
+        const s = get();
+        if (id === 'live') return void set(restoreLive(s));
+        const stash = s.liveStash ?? pickFlows(s);
+        const base: SessionData = { ...s, ...emptySession(), visibleVersion: s.visibleVersion };
+        const shown = applyEvents(base, viewOf(s), [
+          { flows: { cleared: true, added: [...flows], updated: [] } },
+        ]);
+        set({
+          ...pickFlows({ ...base, ...shown }),
+          liveStash: stash,
+          activeSessionId: id,
+          selection: EMPTY_SELECTION,
+        });
+      },
+      showLive() {
+        set(restoreLive(get()));
       },
       setFilterText(text) {
         setView({ filterText: text, filter: compileFilter(text) });
