@@ -59,6 +59,11 @@ export interface BodyInfo {
    * and where decoding failed or stopped at its cap.
    */
   decodedSize?: number;
+  /**
+   * The stored bytes are already decoded, as an imported HAR's text is; nothing to undo. `size`
+   * stays the wire size the file gave, where it gave one.
+   */
+  contentDecoded?: true;
 }
 
 export interface FlowTimings {

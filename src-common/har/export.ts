@@ -184,14 +184,16 @@ function httpResponse(flow: HttpFlow, body: HarBody | undefined): HarResponse {
   };
 }
 
+/** The comment of an entry exported before its flow finished; import reads it back as pending. */
+export const STILL_OPEN: Record<Flow['kind'], string> = {
+  http: 'The exchange was still in progress when this was exported.',
+  tunnel: 'The tunnel was still open when this was exported.',
+};
+
 /** The entry-level comment: the error in words, or that the flow had not finished. */
 function entryComment(flow: Flow): string | undefined {
   if (flow.error) return flow.error.message;
-  if (flow.state === 'pending') {
-    return flow.kind === 'tunnel'
-      ? 'The tunnel was still open when this was exported.'
-      : 'The exchange was still in progress when this was exported.';
-  }
+  if (flow.state === 'pending') return STILL_OPEN[flow.kind];
   return undefined;
 }
 

@@ -7,8 +7,12 @@
 import { headerValue, type BodyInfo, type Flow, type HeaderPair } from '../../src-common/flow';
 import { toHarEntry, toHarLog, type HarBodies, type HarBody } from '../../src-common/har/export';
 import { writeAtomically } from '../data/atomic-write';
-import type { BodyStore } from './body-store';
 import { codingsToUndo, decodeBody } from './decode';
+
+/** Where the bytes of a body come from: the body store, or an imported session's bodies. */
+export interface BodyReader {
+  read(bodyId: string): Promise<Buffer>;
+}
 
 /**
  * Body bytes written per body at most, after decoding. It bounds the memory of one entry (its
@@ -27,9 +31,10 @@ export interface HarWriteOptions {
 /**
  * One body for the HAR: decoded per its Content-Encoding where possible, cut at the cap.
  * `partial`: the stored bytes are only the start of the body (capture cap, or still arriving).
+ * Bytes stored already decoded (`contentDecoded`, from an imported HAR) are written as they are.
  */
 async function harBody(
-  store: BodyStore,
+  store: BodyReader,
   info: BodyInfo,
   headers: readonly HeaderPair[],
   partial: boolean,
@@ -38,6 +43,11 @@ async function harBody(
   const wire = await store.read(info.bodyId);
   if (wire.length === 0) return undefined;
   const capNote = `Loupe wrote the first ${HAR_BODY_CAP} bytes of it (the export's cap).`;
+  if (info.contentDecoded) {
+    const bytes = wire.subarray(0, HAR_BODY_CAP);
+    const cut = bytes.length < wire.length;
+    return { bytes, decoded: true, ...(cut ? { cut, note: capNote } : {}) };
+  }
   const encoding = headerValue(headers, 'content-encoding');
   if (codingsToUndo(encoding).length > 0) {
     const decoded = await decodeBody(wire, encoding, {
@@ -66,7 +76,7 @@ async function harBody(
   return bytes.length < wire.length ? { bytes, cut: true, note: capNote } : { bytes };
 }
 
-async function bodiesFor(flow: Flow, store: BodyStore): Promise<HarBodies> {
+async function bodiesFor(flow: Flow, store: BodyReader): Promise<HarBodies> {
   if (flow.kind !== 'http') return {};
   const pending = flow.state === 'pending';
   const req = flow.request;
@@ -79,14 +89,15 @@ async function bodiesFor(flow: Flow, store: BodyStore): Promise<HarBodies> {
 }
 
 /**
- * Writes `flows` (in the order given) to `path` as HAR 1.2, with bodies from `store`. Resolves
+ * Writes `flows` (in the order given) to `path` as HAR 1.2, with bodies from `store` (the
+ * BodyStore, or anything that reads a body by id). Resolves
  * once the file is in place; on failure rejects, removes the temporary file and leaves any
  * existing file at `path` as it was.
  */
 export async function writeHarFile(
   path: string,
   flows: readonly Flow[],
-  store: BodyStore,
+  store: BodyReader,
   opts: HarWriteOptions,
 ): Promise<void> {
   // The log around the entries comes from toHarLog itself; `entries` is its last field, so its
