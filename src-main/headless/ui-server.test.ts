@@ -297,3 +297,134 @@ describe('the contract over the WebSocket', () => {
     c.ws.close();
   });
 });
+
+/** A request to the UI server with exactly these headers and this body (chunked when no length). */
+function send(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer | Buffer[],
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      method,
+      host: '127.0.0.1',
+      port: ui.port,
+      path,
+      headers: { Host: `127.0.0.1:${ui.port}`, ...headers },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }),
+      );
+    });
+    // The server may answer and close before all of a refused body is sent.
+    req.on('error', (err) => (req.writableEnded ? undefined : reject(err)));
+    for (const chunk of Array.isArray(body) ? body : body ? [body] : []) req.write(chunk);
+    req.end();
+  });
+}
+
+const FIXTURES = join(import.meta.dirname, '../../test-fixtures/har');
+const origin = (): Record<string, string> => ({ Origin: `http://127.0.0.1:${ui.port}` });
+const uploadsIn = async (): Promise<string[]> =>
+  (await import('node:fs/promises')).readdir(join(dir, 'data', 'uploads')).catch(() => []);
+
+describe('POST /upload and GET /download', () => {
+  it('takes an upload with the token and Origin, which har.import then opens once', async () => {
+    const har = await readFile(join(FIXTURES, 'insomnia.har'));
+    const up = await send('POST', `/upload?token=${ui.token}`, origin(), har);
+    expect(up.status).toBe(200);
+    expect(up.headers['content-type']).toMatch(/^application\/json/);
+    const { uploadId } = JSON.parse(up.body) as { uploadId: string };
+    expect(uploadId).toMatch(/^[A-Za-z0-9_-]+$/);
+    const c = await connect();
+    const opened = await c.call('loupe:har.import', {
+      kind: 'upload',
+      uploadId,
+      name: 'insomnia.har',
+    });
+    expect(opened).toMatchObject({
+      ok: true,
+      result: { kind: 'imported', name: 'insomnia.har' },
+    });
+    expect(await uploadsIn()).toEqual([]);
+    const again = await c.call('loupe:har.import', { kind: 'upload', uploadId, name: 'x.har' });
+    expect(again).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    c.ws.close();
+  });
+
+  it('refuses an upload without the token, from another origin or without one', async () => {
+    const body = Buffer.from('{}');
+    const noToken = await send('POST', '/upload?token=wrong', origin(), body);
+    expect(noToken.status).toBe(401);
+    const evil = await send(
+      'POST',
+      `/upload?token=${ui.token}`,
+      { Origin: 'http://evil.test' },
+      body,
+    );
+    expect(evil.status).toBe(403);
+    const none = await send('POST', `/upload?token=${ui.token}`, {}, body);
+    expect(none.status).toBe(403);
+    const rebinding = await send(
+      'POST',
+      `/upload?token=${ui.token}`,
+      { ...origin(), Host: 'evil.test' },
+      body,
+    );
+    expect(rebinding.status).toBe(403);
+    expect((await send('GET', `/upload?token=${ui.token}`, origin())).status).toBe(405);
+    expect(await uploadsIn()).toEqual([]);
+  });
+
+  it('refuses an upload over the cap, declared or streamed, and keeps nothing of it', async () => {
+    await ui.close();
+    ui = await startUiServer({
+      session,
+      port: 0,
+      rendererDir: join(dir, 'renderer'),
+      maxUploadBytes: 1000,
+    });
+    const declared = await send('POST', `/upload?token=${ui.token}`, origin(), Buffer.alloc(1001));
+    expect(declared.status).toBe(413);
+    expect(JSON.parse(declared.body).error).toMatch(/larger than/);
+    const chunks = Array.from({ length: 5 }, () => Buffer.alloc(400, 'a'));
+    const streamed = await send('POST', `/upload?token=${ui.token}`, origin(), chunks);
+    expect(streamed.status).toBe(413);
+    expect(await uploadsIn()).toEqual([]);
+    const fits = await send('POST', `/upload?token=${ui.token}`, origin(), Buffer.alloc(1000));
+    expect(fits.status).toBe(200);
+  });
+
+  it('serves a finished export as an attachment with the token only; unknown jobs are 404', async () => {
+    const res = await viaProxy(session.proxy.port, `http://127.0.0.1:${upstreamPort}/exported`);
+    expect(res.status).toBe(200);
+    const c = await connect();
+    const started = await c.call('loupe:har.export', { sessionId: 'live', scope: 'all' });
+    expect(started).toMatchObject({ ok: true, result: { kind: 'export', state: 'running' } });
+    const job = (started as { result: { id: string; downloadUrl: string } }).result;
+    expect(job.downloadUrl).toBe(`/download/${job.id}`);
+    await c.nextEvent((e) => !!e.jobs?.some((j) => j.id === job.id && j.state === 'done'));
+
+    const file = await send('GET', `${job.downloadUrl}?token=${ui.token}`, {});
+    expect(file.status).toBe(200);
+    expect(file.headers['content-disposition']).toMatch(
+      /^attachment; filename="loupe-\d{4}-\d\d-\d\d-\d{4}-all\.har"$/,
+    );
+    const har = JSON.parse(file.body) as { log: { entries: { request: { url: string } }[] } };
+    expect(har.log.entries.map((e) => e.request.url)).toEqual([
+      `http://127.0.0.1:${upstreamPort}/exported`,
+    ]);
+    expect((await send('GET', `${job.downloadUrl}?token=nope`, {})).status).toBe(401);
+    expect((await send('GET', `${job.downloadUrl}`, {})).status).toBe(401);
+    expect((await send('GET', `/download/export-999?token=${ui.token}`, {})).status).toBe(404);
+    expect(
+      (await send('GET', `${job.downloadUrl}?token=${ui.token}`, { Origin: 'http://evil.test' }))
+        .status,
+    ).toBe(403);
+    c.ws.close();
+  });
+});

@@ -6,10 +6,11 @@
  * WebSockets). Every call goes through the same validating dispatcher as Electron's IPC.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { Transform, type Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -21,6 +22,7 @@ import {
 } from '../../src-common/api/contract';
 import { parseWireCall } from '../../src-common/api/validate';
 import { createApi, createDispatcher, createEventHub } from '../services/api';
+import { MAX_IMPORT_BYTES } from '../services/har-service';
 import type { Session } from '../services/session';
 
 export interface UiServerOptions {
@@ -31,6 +33,8 @@ export interface UiServerOptions {
   rendererDir: string;
   /** Fixed token for tests; a random one otherwise. */
   token?: string;
+  /** The largest HAR the page may upload (`POST /upload`); MAX_IMPORT_BYTES by default. */
+  maxUploadBytes?: number;
 }
 
 export interface UiServer {
@@ -117,7 +121,9 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   }
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const events = createEventHub(opts.session);
-  const dispatch = createDispatcher(createApi(opts.session, events));
+  const api = createApi(opts.session, events);
+  const dispatch = createDispatcher(api);
+  const maxUpload = opts.maxUploadBytes ?? MAX_IMPORT_BYTES;
   let port = 0;
 
   /** Why a request is refused, or undefined when it may proceed. */
@@ -143,10 +149,90 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     res.end(body);
   };
 
+  const json = (res: ServerResponse, status: number, body: unknown): void =>
+    send(res, status, JSON.stringify(body), 'application/json; charset=utf-8');
+
+  /**
+   * `POST /upload?token=…`: a HAR the page is about to open (`har.import` names the upload id it
+   * gets back). Streamed to a file in the data directory, never held in memory; a body over the
+   * cap is cut off and its file removed. Like the API, it needs the token and this server's
+   * Origin (a page elsewhere cannot post to it).
+   */
+  const upload = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const denied = refusal(req, true);
+    if (denied) return json(res, 403, { error: denied });
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (!sameToken(url.searchParams.get('token'), token)) {
+      return json(res, 401, { error: 'the token is missing or wrong' });
+    }
+    const tooBig = `the file is larger than ${Math.floor(maxUpload / 1024 / 1024)} MB, the most Loupe opens`;
+    if (Number(req.headers['content-length'] ?? 0) > maxUpload) {
+      res.setHeader('Connection', 'close');
+      return json(res, 413, { error: tooBig });
+    }
+    const target = await api.files.newUpload();
+    let received = 0;
+    const cap = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length;
+        done(received > maxUpload ? new Error(tooBig) : null, chunk);
+      },
+    });
+    // The request is piped, not part of the pipeline: a failed write must not destroy the
+    // socket before the answer saying why is sent.
+    req.on('close', () => {
+      if (!req.complete) cap.destroy(new Error('the browser stopped sending'));
+    });
+    req.pipe(cap);
+    try {
+      await pipeline(cap, createWriteStream(target.path, { mode: 0o600 }));
+    } catch (err) {
+      req.unpipe(cap);
+      await api.files.dropUpload(target.id);
+      if (res.destroyed) return;
+      const status = received > maxUpload ? 413 : 400;
+      const error =
+        status === 413 ? tooBig : `the upload did not arrive whole: ${(err as Error).message}`;
+      // Whatever the client still sends is not read: the connection ends with the answer.
+      res.setHeader('Connection', 'close');
+      res.on('finish', () => req.socket.destroy());
+      return json(res, status, { error });
+    }
+    json(res, 200, { uploadId: target.id });
+  };
+
+  /** `GET /download/<jobId>?token=…`: a finished headless export, as an attachment. */
+  const download = async (req: IncomingMessage, res: ServerResponse, jobId: string) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (!sameToken(url.searchParams.get('token'), token)) {
+      return send(res, 401, 'the token is missing or wrong\n');
+    }
+    const file = api.files.download(jobId);
+    const size = file && (await stat(file.path).catch(() => undefined))?.size;
+    if (!file || size === undefined) {
+      return send(res, 404, 'No such export here (only the last few are kept); export again.\n');
+    }
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': size,
+      'Content-Disposition': `attachment; filename="${file.name.replace(/[^\w.-]/g, '_')}"`,
+    });
+    if (req.method === 'HEAD') return void res.end();
+    await pipeline(createReadStream(file.path), res);
+  };
+
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const denied = refusal(req, false);
     if (denied) return send(res, 403, `${denied}\n`);
+    const route = (req.url ?? '/').split('?')[0]!;
+    if (route === '/upload') {
+      if (req.method !== 'POST') return send(res, 405, 'POST only\n');
+      return upload(req, res);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'GET only\n');
+    const wanted = /^\/download\/([A-Za-z0-9_-]{1,64})$/.exec(route);
+    if (wanted) return download(req, res, wanted[1]!);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     let path: string;
     try {
@@ -276,6 +362,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       events.dispose();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      await api.dispose();
     },
   };
 }

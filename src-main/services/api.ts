@@ -18,7 +18,7 @@ import { checkCall } from '../../src-common/api/validate';
 import { SettingsError } from '../data/settings';
 import { ApiFailure } from './api-failure';
 import { createBodyParts } from './body-parts';
-import { createHarService, type FoundBody, type HarHost } from './har-service';
+import { createHarService, type FoundBody, type HarFiles, type HarHost } from './har-service';
 import type { Session } from './session';
 
 export { ApiFailure };
@@ -111,8 +111,12 @@ function liveBody(session: Session, bodyId: string): FoundBody | undefined {
   };
 }
 
-/** The API plus what its owner must free when the transport closes. */
-export type SessionApi = LoupeApi & { dispose(): Promise<void> };
+/**
+ * The API plus what its owner must free when the transport closes, and the files behind the
+ * headless UI server's upload and download routes (not part of the contract: no transport can
+ * call them).
+ */
+export type SessionApi = LoupeApi & { dispose(): Promise<void>; files: HarFiles };
 
 /**
  * The contract's sections over `session`; `events` hears of changes made through them. `host`
@@ -131,6 +135,7 @@ export function createApi(session: Session, events: EventHub, host: HarHost = {}
       parts.clear();
       await imported.dispose();
     },
+    files: imported.files,
     proxy: {
       status: async () => proxyStatus(session),
       async setRecording(recording) {
