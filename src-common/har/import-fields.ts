@@ -54,7 +54,7 @@ export function readHeaders(value: unknown, repairs: Repairs): HeaderPair[] {
 export function readVersion(value: unknown, repairs: Repairs): string {
   if (value === '') return '';
   if (typeof value !== 'string') {
-    repairs.note('version', String(value));
+    repairs.note('noVersion');
     return '';
   }
   const v = value.trim();

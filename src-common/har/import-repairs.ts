@@ -6,7 +6,6 @@
 
 const entries = (n: number): string => (n === 1 ? '1 entry' : `${n} entries`);
 const had = (n: number): string => `${entries(n)} had`;
-const were = (n: number): string => (n === 1 ? 'was' : 'were');
 
 /** Names the examples seen, at most three, in quotes. */
 function seen(examples: readonly string[]): string {
@@ -16,7 +15,8 @@ function seen(examples: readonly string[]): string {
 
 /** One sentence per kind of repair; `n` entries, `ex` distinct examples where kept. */
 const SENTENCES = {
-  notAnObject: (n: number) => `${entries(n)} ${were(n)} not objects; skipped.`,
+  notAnObject: (n: number) =>
+    n === 1 ? '1 entry was not an object; skipped.' : `${n} entries were not objects; skipped.`,
   noRequest: (n: number) => `${had(n)} no request; skipped.`,
   noUrl: (n: number) => `${had(n)} no request URL; skipped.`,
   unreadable: (n: number, ex: string[]) =>
@@ -28,6 +28,7 @@ const SENTENCES = {
   badHeader: (n: number) =>
     `${had(n)} headers that were not name/value text; those headers were left out.`,
   headerNotText: (n: number) => `${had(n)} header values that were not text; read as text.`,
+  noVersion: (n: number) => `${had(n)} no HTTP version; read as not known.`,
   version: (n: number, ex: string[]) =>
     `${had(n)} an HTTP version Loupe does not know (${seen(ex)}); kept as written.`,
   noResponse: (n: number) => `${had(n)} no response; read as not answered.`,

@@ -67,7 +67,7 @@ export type HarImportResult = { ok: true; value: HarImport } | { ok: false; erro
 interface Reader {
   repairs: Repairs;
   bodies: Map<string, Uint8Array>;
-  /** Upstream connection ids seen so far, to mark reuse. */
+  /** Upstream connections seen so far (server and id), to mark reuse. */
   connections: Set<string>;
   /** The last readable start time, for an entry without one. */
   lastStart: number;
@@ -293,8 +293,11 @@ function httpFlow(entry: Json, id: string, seq: number, startedAt: number, r: Re
     typeof entry.connection === 'string' || typeof entry.connection === 'number'
       ? String(entry.connection)
       : '';
-  const reused = conn !== '' && r.connections.has(conn);
-  if (conn) r.connections.add(conn);
+  // HAR allows a port number as the connection id (Firefox writes 443 for every connection),
+  // so reuse is told by the id and the server together.
+  const connKey = `${server?.host ?? ''}:${server?.port ?? ''} ${conn}`;
+  const reused = conn !== '' && r.connections.has(connKey);
+  if (conn) r.connections.add(connKey);
   const ws = webSocket(entry, res, r);
   return {
     kind: 'http',
@@ -311,7 +314,8 @@ function httpFlow(entry: Json, id: string, seq: number, startedAt: number, r: Re
     ...(tls ? { tls } : {}),
     timings: readTimings(entry.timings, r.repairs),
     connection: {
-      clientConnectionId: conn || id,
+      // HAR records no client connections: each entry is its own.
+      clientConnectionId: id,
       ...(conn ? { upstreamConnectionId: conn } : {}),
       reused,
     },
