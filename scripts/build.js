@@ -49,6 +49,18 @@ const targets = {
       define: { 'process.env.NODE_ENV': '"production"' },
       logLevel,
     });
+    // The inspector's formatter runs in a Web Worker: its own classic script beside app.js.
+    await build({
+      entryPoints: { 'format-worker': 'src-renderer/features/inspector/format-worker.ts' },
+      outdir: 'out/renderer',
+      bundle: true,
+      platform: 'browser',
+      target: 'chrome120',
+      format: 'iife',
+      minify: true,
+      sourcemap: true,
+      logLevel,
+    });
     copyFileSync('src-renderer/index.html', 'out/renderer/index.html');
   },
   electron: async () => {

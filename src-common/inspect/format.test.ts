@@ -12,6 +12,7 @@ import {
   foldedSummary,
   jsonLineText,
   layoutJson,
+  layoutJsonSteps,
   prettyJson,
   visibleJsonLines,
   type JsonLine,
@@ -259,5 +260,28 @@ describe('WebSocket payloads', () => {
     expect(wsPreview(msg({ data: 'x'.repeat(300) }), 10)).toBe(`${'x'.repeat(9)}…`);
     expect(opcodeName(8)).toBe('close');
     expect(opcodeName(3)).toBe('opcode 3');
+  });
+});
+
+describe('layoutJsonSteps without the runtime parser', () => {
+  const run = (text: string) => {
+    const steps = layoutJsonSteps(text, false);
+    let yields = 0;
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return { layout: step.value, yields };
+      yields++;
+    }
+  };
+
+  it('yields on the way through a large document and lays it out the same', () => {
+    const big = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ i })));
+    const { layout, yields } = run(big);
+    expect(yields).toBeGreaterThan(3);
+    expect(layout.ok && prettyJson(layout.lines)).toBe(JSON.stringify(JSON.parse(big), null, 2));
+  });
+
+  it.each(['{"a":[1}', '[1,2', ']', ''])('catches brackets that do not pair up: %j', (text) => {
+    expect(run(text).layout.ok).toBe(false);
   });
 });

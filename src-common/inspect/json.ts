@@ -37,11 +37,30 @@ function stringEnd(text: string, i: number): number {
 
 /** Lays valid JSON out as lines; invalid JSON comes back as the parser's words. */
 export function layoutJson(text: string): JsonLayout {
-  try {
-    JSON.parse(text);
-  } catch (err) {
-    return { ok: false, error: `not valid JSON: ${(err as Error).message}` };
+  const steps = layoutJsonSteps(text);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
   }
+}
+
+/** Tokens laid out between two yields of `layoutJsonSteps`. */
+const TOKENS_PER_STEP = 20_000;
+
+/**
+ * `layoutJson` in steps: it yields every few thousand tokens so a caller without a worker can
+ * give the event loop a turn. `validate: false` skips the runtime's parser (one uninterruptible
+ * call) and trusts the layout's own checks: brackets must balance and pair up.
+ */
+export function* layoutJsonSteps(text: string, validate = true): Generator<void, JsonLayout> {
+  if (validate) {
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      return { ok: false, error: `not valid JSON: ${(err as Error).message}` };
+    }
+  }
+  let tokens = 0;
   const lines: JsonLine[] = [];
   /** Open containers: their opening line's index. */
   const open: number[] = [];
@@ -49,6 +68,7 @@ export function layoutJson(text: string): JsonLayout {
   let i = 0;
   const n = text.length;
   while (i < n) {
+    if (++tokens % TOKENS_PER_STEP === 0) yield;
     const c = text.charCodeAt(i);
     if (WS.has(c) || c === 0xfeff) {
       i++;
@@ -82,7 +102,10 @@ export function layoutJson(text: string): JsonLayout {
       continue;
     }
     if (c === 0x7d || c === 0x5d /* } ] */) {
-      const start = open.pop()!;
+      const start = open.pop();
+      if (start === undefined || lines[start]!.value !== (c === 0x7d ? '{' : '[')) {
+        return { ok: false, error: `not valid JSON: unexpected '${text[i]}' at position ${i}` };
+      }
       lines[start]!.end = lines.length;
       lines.push({ depth: depth - 1, value: text[i]!, comma: false });
       i++;
@@ -112,6 +135,9 @@ export function layoutJson(text: string): JsonLayout {
     if (depth > 0) lines[open[depth - 1]!]!.count! += 1;
     lines.push({ depth, key, value: token, comma: false });
     key = undefined;
+  }
+  if (open.length > 0 || lines.length === 0) {
+    return { ok: false, error: 'not valid JSON: it ends before its brackets close' };
   }
   return { ok: true, lines };
 }

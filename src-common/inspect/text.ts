@@ -56,20 +56,44 @@ export function decodeText(bytes: Uint8Array, charset?: string, cut = false): De
 }
 
 /**
- * Text as display lines: split at line breaks, and a line longer than `max` characters cut into
- * pieces (a minified 8 MB file is one line no layout engine enjoys).
+ * Where the display lines of `text` are, as `[start, end]` pairs of character offsets: split at
+ * line breaks (a `\r` before the `\n` left out), and a line longer than `max` characters cut into
+ * pieces, since a minified 8 MB file is one line no layout engine enjoys. Yields now and then so
+ * a caller without a worker can give the event loop a turn.
  */
-export function displayLines(text: string, max = 1000): string[] {
-  const out: string[] = [];
+export function* lineBoundsSteps(text: string, max = 1000): Generator<void, Uint32Array> {
+  let out = new Uint32Array(1024);
+  let n = 0;
+  const push = (start: number, end: number): void => {
+    if (n + 2 > out.length) {
+      const grown = new Uint32Array(out.length * 2);
+      grown.set(out);
+      out = grown;
+    }
+    out[n++] = start;
+    out[n++] = end;
+  };
   let start = 0;
+  let lines = 0;
   while (start <= text.length) {
+    if (++lines % 20_000 === 0) yield;
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
-    let line = text.slice(start, end);
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (line.length <= max) out.push(line);
-    else for (let i = 0; i < line.length; i += max) out.push(line.slice(i, i + max));
+    const stop = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    if (stop - start <= max) push(start, stop);
+    else for (let i = start; i < stop; i += max) push(i, Math.min(stop, i + max));
     start = end + 1;
   }
+  return out.subarray(0, n);
+}
+
+/** The display lines of `text` as strings (see `lineBoundsSteps`). */
+export function displayLines(text: string, max = 1000): string[] {
+  const steps = lineBoundsSteps(text, max);
+  let step = steps.next();
+  while (!step.done) step = steps.next();
+  const bounds = step.value;
+  const out: string[] = [];
+  for (let i = 0; i < bounds.length; i += 2) out.push(text.slice(bounds[i], bounds[i + 1]));
   return out;
 }

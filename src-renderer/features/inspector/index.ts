@@ -1,4 +1,4 @@
-/** The inspector: everything about the selected flow. STUB until built (issue 5). */
-export function Inspector() {
-  return null;
-}
+/** The inspector: everything about the selected flow, below the session table. */
+import './inspector.css';
+
+export { Inspector } from './Inspector';
