@@ -128,6 +128,9 @@ function QuickToggles() {
 export function Toolbar() {
   const total = useStore((s) => s.ids.length);
   const sidebar = useStore((s) => s.sidebarVisible);
+  // Clear acts on the live session only; while an opened file is shown it waits.
+  const live = useStore((s) => s.activeSessionId === 'live');
+  const { setHarDialog } = useStore.getState();
   return (
     <header className="toolbar">
       <RecordToggle />
@@ -135,11 +138,33 @@ export function Toolbar() {
         type="button"
         className="tool"
         data-testid="clear-button"
-        disabled={total === 0}
-        title={`Clear the session (${shortcutLabel('K')})`}
+        disabled={total === 0 || !live}
+        title={
+          live
+            ? `Clear the session (${shortcutLabel('K')})`
+            : 'Clear acts on the live session: show the Live tab first'
+        }
         onClick={requestClear}
       >
         Clear
+      </button>
+      <button
+        type="button"
+        className="tool"
+        data-testid="import-button"
+        title={`Open HAR (${shortcutLabel('O')})`}
+        onClick={() => setHarDialog('import')}
+      >
+        Open…
+      </button>
+      <button
+        type="button"
+        className="tool"
+        data-testid="export-button"
+        title={`Export HAR (${shortcutLabel('S')})`}
+        onClick={() => setHarDialog('export')}
+      >
+        Export…
       </button>
       <FilterField />
       <QuickToggles />

@@ -103,6 +103,10 @@ export interface State extends SessionData, ViewState, LayoutState {
   showSession(id: string, flows: readonly FlowSummary[]): void;
   /** Shows the live session again, with whatever arrived meanwhile. */
   showLive(): void;
+  /** A fresh session list (asked for after a reconnect); a closed shown session shows live. */
+  setSessions(sessions: readonly SessionInfo[]): void;
+  /** Jobs as a call returned them (events bring later states). */
+  applyJobs(jobs: readonly Job[]): void;
   /** Forgets a finished job (its progress line is dismissed). */
   dismissJob(id: string): void;
   toast(level: Notice['level'], message: string): void;
@@ -231,6 +235,19 @@ export function createLoupeStore() {
       },
       showLive() {
         set(restoreLive(get()));
+      },
+      setSessions(sessions) {
+        const s = get();
+        const shown = s.activeSessionId;
+        const closed = shown !== 'live' && !sessions.some((x) => x.id === shown);
+        set({ sessions, ...(closed ? restoreLive(s) : {}) });
+      },
+      applyJobs(list) {
+        set((s) => {
+          const jobs = { ...s.jobs };
+          for (const job of list) jobs[job.id] = job;
+          return { jobs };
+        });
       },
       setFilterText(text) {
         setView({ filterText: text, filter: compileFilter(text) });
