@@ -19,8 +19,8 @@ export interface BypassLearningOptions {
   hooks: Hooks;
   /** The persisted list (expired entries are dropped). */
   initial?: readonly LearnedBypass[];
-  /** How long a learned host stays; default 24 h. */
-  ttlMs?: number;
+  /** How long a learned host stays (a function is read at each learning); default 24 h. */
+  ttlMs?: number | (() => number);
   /** Distinct rejected hosts within `burstWindowMs` that mean "the CA is not trusted"; default 3. */
   burstHosts?: number;
   burstWindowMs?: number;
@@ -48,7 +48,8 @@ export const TEACHING_FAILURES = new Set(['certificate_rejected', 'closed_after_
 
 export function createBypassLearning(opts: BypassLearningOptions): BypassLearning {
   const now = opts.now ?? Date.now;
-  const ttl = opts.ttlMs ?? 24 * HOUR_MS;
+  const ttl = (): number =>
+    typeof opts.ttlMs === 'function' ? opts.ttlMs() : (opts.ttlMs ?? 24 * HOUR_MS);
   const burstHosts = opts.burstHosts ?? 3;
   const windowMs = opts.burstWindowMs ?? 10_000;
   const learned = new Map<string, LearnedBypass>();
@@ -99,7 +100,7 @@ export function createBypassLearning(opts: BypassLearningOptions): BypassLearnin
           ? "The client rejected Loupe's certificate (it pins its certificates, or does not trust the Loupe CA)."
           : 'The client closed the connection right after the TLS handshake without a request (certificate pinning, most likely).',
       learnedAt: t,
-      expiresAt: t + ttl,
+      expiresAt: t + ttl(),
     });
     changed();
   };

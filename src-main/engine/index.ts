@@ -63,6 +63,16 @@ export interface RunningProxy {
    * is now bypassed and bypassed tunnels whose host no longer is. Returns how many closed.
    */
   bypassChanged(): number;
+  /** Turns the stripping of `h3` from `Alt-Svc` on or off, from the next response on. */
+  setStripAltSvcH3(on: boolean): void;
+  /**
+   * Moves the proxy to another port of the same address. `beforeCommit` runs once the new port
+   * listens and before the old one stops (the caller saves the setting there); if it throws,
+   * the new listener is closed and the proxy stays where it was. Connections open on the old
+   * port go on until they end. Rejects (with `code` EADDRINUSE, EACCES…) when the port cannot
+   * be had, nothing changed.
+   */
+  moveTo(port: number, beforeCommit?: (port: number) => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -110,12 +120,37 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
     );
   }
   const urlHost = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+  let port = bound.port;
+  let moving: Promise<void> = Promise.resolve();
   return {
     host: bound.host,
-    port: bound.port,
-    url: `http://${urlHost}:${bound.port}`,
+    get port() {
+      return port;
+    },
+    get url() {
+      return `http://${urlHost}:${port}`;
+    },
     hooks,
     bypassChanged: () => server.bypassChanged(),
+    setStripAltSvcH3(on) {
+      server.ctx.stripAltSvcH3 = on;
+    },
+    moveTo(to, beforeCommit) {
+      // One move at a time: a second waits for the first, then starts from where it left.
+      const run = moving.then(async () => {
+        const next = await server.prepareMove(host, to);
+        try {
+          await beforeCommit?.(next.port);
+        } catch (err) {
+          await next.cancel();
+          throw err;
+        }
+        next.commit();
+        port = next.port;
+      });
+      moving = run.catch(() => undefined);
+      return run;
+    },
     close: () => server.close(),
   };
 }

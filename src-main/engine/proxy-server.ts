@@ -27,7 +27,8 @@ type ContextBase = Omit<EngineContext, 'isSelf' | 'newId' | 'clientConnectionId'
 
 export class ProxyServer {
   readonly ctx: EngineContext;
-  private readonly net: net.Server;
+  /** The listener; replaced by `prepareMove`'s when the proxy moves to another port. */
+  private net: net.Server;
   private readonly http: http.Server;
   /** Serves decrypted HTTP/1.x connections; their origin is stored on the socket. */
   private readonly tlsHttp: http.Server;
@@ -134,38 +135,37 @@ export class ProxyServer {
   }
 
   /** Starts listening; rejects with a plain-words error when the port is taken. */
-  listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EADDRINUSE') {
-          reject(
-            new Error(
-              `Port ${port} on ${host} is already in use. Choose another with --port, or --port 0 for a free one.`,
-            ),
-          );
-        } else if (err.code === 'EACCES') {
-          reject(
-            new Error(
-              `Not allowed to listen on ${host}:${port}; ports below 1024 need privileges. Choose another with --port.`,
-            ),
-          );
-        } else if (err.code === 'EADDRNOTAVAIL') {
-          reject(
-            new Error(`${host} is not an address of this machine; choose another with --host.`),
-          );
-        } else {
-          reject(err);
-        }
-      };
-      this.net.once('error', onError);
-      this.net.listen({ host, port }, () => {
-        this.net.removeListener('error', onError);
-        const addr = this.net.address() as net.AddressInfo;
-        this.port = addr.port;
-        this.selfHosts = selfHostsFor(host);
-        resolve({ host: addr.address, port: addr.port });
-      });
-    });
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    const bound = await listenOn(this.net, host, port);
+    this.port = bound.port;
+    this.selfHosts = selfHostsFor(host);
+    return bound;
+  }
+
+  /**
+   * Starts listening on `port` beside the current listener, so a move can fail without losing
+   * the working one. `commit()` makes the new listener the proxy's and stops accepting on the
+   * old port (connections already open there go on until they end); `cancel()` closes the new
+   * one. Rejects like `listen` when the port cannot be had.
+   */
+  async prepareMove(
+    host: string,
+    port: number,
+  ): Promise<{ port: number; commit(): void; cancel(): Promise<void> }> {
+    const next = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) =>
+      this.accept(socket),
+    );
+    const bound = await listenOn(next, host, port);
+    return {
+      port: bound.port,
+      commit: () => {
+        const old = this.net;
+        this.net = next;
+        this.port = bound.port;
+        old.close();
+      },
+      cancel: () => new Promise<void>((resolve) => next.close(() => resolve())),
+    };
   }
 
   /** Stops listening and closes every client connection. */
@@ -480,6 +480,39 @@ export class ProxyServer {
     socket.end(rawTextResponse(tooLarge ? 431 : 400, `${message}\n`));
     this.ctx.hooks.emit('error', ex);
   }
+}
+
+/** Listens on host:port; rejects with a plain-words error when that cannot be. */
+function listenOn(
+  server: net.Server,
+  host: string,
+  port: number,
+): Promise<{ host: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const fail = (message: string): void =>
+        reject(Object.assign(new Error(message), { code: err.code }));
+      if (err.code === 'EADDRINUSE') {
+        fail(
+          `Port ${port} on ${host} is already in use. Choose another with --port, or --port 0 for a free one.`,
+        );
+      } else if (err.code === 'EACCES') {
+        fail(
+          `Not allowed to listen on ${host}:${port}; ports below 1024 need privileges. Choose another with --port.`,
+        );
+      } else if (err.code === 'EADDRNOTAVAIL') {
+        fail(`${host} is not an address of this machine; choose another with --host.`);
+      } else {
+        reject(err);
+      }
+    };
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.removeListener('error', onError);
+      const addr = server.address() as net.AddressInfo;
+      resolve({ host: addr.address, port: addr.port });
+    });
+  });
 }
 
 /** True when a connection's first bytes can be the start of an HTTP/1.x request line. */

@@ -12,14 +12,13 @@ import {
   type LoupeApi,
   type ProxyStatus,
   type SessionStats,
-  type SettingsPatch,
 } from '../../src-common/api/contract';
 import { checkCall } from '../../src-common/api/validate';
-import { SettingsError } from '../data/settings';
 import { ApiFailure } from './api-failure';
 import { createBodyParts } from './body-parts';
 import { createHarService, type FoundBody, type HarFiles, type HarHost } from './har-service';
 import type { Session } from './session';
+import { createSettingsSection } from './settings-service';
 
 export { ApiFailure };
 
@@ -165,25 +164,11 @@ export function createApi(session: Session, events: EventHub, host: HarHost = {}
       },
       stats: async () => stats(session),
     },
-    settings: {
-      get: async () => session.settings.get(),
-      async update(patch: SettingsPatch) {
-        let next;
-        try {
-          next = await session.settings.update(patch);
-        } catch (err) {
-          if (err instanceof SettingsError) throw new ApiFailure('invalid_argument', err.message);
-          throw err;
-        }
-        if (patch.bypass) session.applyBypass();
-        if (patch.captureBodyCap !== undefined) session.capture.setBodyCap(next.captureBodyCap);
-        events.emit({ settings: next });
-        return next;
-      },
-      async forgetLearned() {
-        throw new ApiFailure('unavailable', 'not built yet');
-      },
-    },
+    settings: createSettingsSection(
+      session,
+      (event) => events.emit(event),
+      () => proxyStatus(session),
+    ),
     sessions: imported.sessions,
     har: imported.har,
     system: {

@@ -12,7 +12,14 @@ import { loadOrCreateCa } from '../certs/ca';
 import { LeafMinter } from '../certs/leaf';
 import { ensureDataDir } from '../data/data-dir';
 import { acquireLock } from '../data/lock';
-import { openSettings, type SettingsStore } from '../data/settings';
+import {
+  applySettingsPatch,
+  openSettings,
+  SettingsError,
+  type SettingsPatch,
+  type SettingsStore,
+} from '../data/settings';
+import type { Settings } from '../../src-common/settings';
 import { Hooks, startProxy, type RunningProxy } from '../engine/index';
 import { trustedRoots } from '../engine/trust';
 import { BodyStore } from '../flows/body-store';
@@ -21,7 +28,8 @@ import { FlowStore } from '../flows/flow-store';
 export interface SessionOptions {
   dataDir: string;
   host: string;
-  port: number;
+  /** Absent: the saved `proxyPort` setting. 0 picks a free port. */
+  port?: number;
   /** Patterns added to the saved bypass list for this run only. */
   extraBypass?: string[];
   noProxy?: string[];
@@ -48,6 +56,22 @@ export interface Session {
   readonly ca: { certPem: string; fingerprint256: string; certPath: string };
   /** Recompiles the bypass list from the settings and closes connections it now contradicts. */
   applyBypass(): void;
+  /**
+   * Validates, saves and applies a change at once: the bypass list (connections it contradicts
+   * are closed), upstream-certificate exceptions (from the next upstream connection), Alt-Svc
+   * stripping (from the next response), the capture cap, the auto-bypass lifetime (hosts learned
+   * from now on) and the proxy port (the proxy moves before the change is saved; a port it
+   * cannot have refuses the whole change). Throws SettingsError `settings_invalid` with words
+   * when refused; nothing is saved or changed then.
+   */
+  updateSettings(patch: SettingsPatch): Promise<Settings>;
+  /**
+   * Takes a host off the auto-learned bypass list and resolves once that is saved, to the
+   * settings now in force; undefined when the host was not on the list.
+   */
+  forgetLearned(host: string): Promise<Settings | undefined>;
+  /** Subscribes to saved changes made inside the session (a host learned, forgotten or expired). */
+  onSettings(listener: (settings: Settings) => void): () => void;
   /** Subscribes to notices (learned hosts, untrusted CA, failed handshakes). */
   onNotice(listener: (notice: Notice) => void): () => void;
   /**
@@ -72,6 +96,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     if (warning) notify('warning', warning);
     const settings = store.get();
     const ca = await loadOrCreateCa(opts.dataDir);
+    const settingsListeners = new Set<(settings: Settings) => void>();
 
     const hooks = new Hooks();
     hooks.on('internalError', (err, hook) =>
@@ -86,17 +111,24 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     // Hosts whose clients rejected Loupe's certificate: tunnelled raw until they expire, and
     // kept in settings.json so a restart remembers them.
     const proxyRef: { current?: RunningProxy } = {};
+    let learnedSaved: Promise<Settings | undefined> = Promise.resolve(undefined);
     const learning = createBypassLearning({
       hooks,
       initial: settings.autoBypass,
-      ttlMs: settings.autoBypassHours * 3600 * 1000,
+      // Read at each learning, so a changed lifetime applies to the next host learned.
+      ttlMs: () => store.get().autoBypassHours * 3600 * 1000,
       onChange: (autoBypass) => {
         proxyRef.current?.bypassChanged();
-        store
-          .update({ autoBypass })
-          .catch((err: Error) =>
-            notify('error', `could not save the auto-bypass list: ${err.message}`),
-          );
+        learnedSaved = store.update({ autoBypass }).then(
+          (saved) => {
+            for (const listener of settingsListeners) listener(saved);
+            return saved;
+          },
+          (err: Error) => {
+            notify('error', `could not save the auto-bypass list: ${err.message}`);
+            return undefined;
+          },
+        );
       },
       onNotice: (message) => notify('warning', message),
     });
@@ -107,7 +139,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       if (reported.size < 1000) reported.add(tn.target.host);
       notify('warning', tn.error.message);
     });
-    const insecure = compileBypassList(
+    let insecure = compileBypassList(
       settings.allowInvalidUpstreamCertificates.map((pattern) => ({ pattern, enabled: true })),
     );
     const noProxy = opts.noProxy?.length
@@ -115,7 +147,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       : undefined;
     const proxy = await startProxy({
       host: opts.host,
-      port: opts.port,
+      port: opts.port ?? settings.proxyPort,
       hooks,
       resolve: opts.resolve ?? [],
       isBypassed: (host: string, port: number) =>
@@ -129,6 +161,10 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       tls: new LeafMinter(ca),
     });
     proxyRef.current = proxy;
+    const applyBypass = (): void => {
+      bypass = compileBypassList([...store.get().bypass, ...extra]);
+      proxy.bypassChanged();
+    };
 
     let closed: Promise<void> | undefined;
     return {
@@ -146,9 +182,57 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
         fingerprint256: ca.fingerprint256,
         certPath: join(opts.dataDir, 'ca.pem'),
       },
-      applyBypass() {
-        bypass = compileBypassList([...store.get().bypass, ...extra]);
-        proxy.bypassChanged();
+      applyBypass,
+      async updateSettings(patch) {
+        const current = store.get();
+        // Refused before anything moves: a bad change must not open a port, even for a moment.
+        const check = applySettingsPatch(current, patch);
+        if (!check.ok)
+          throw new SettingsError('settings_invalid', `Settings not saved: ${check.error}.`);
+        let next: Settings | undefined;
+        const save = async (): Promise<void> => {
+          next = await store.update(patch);
+        };
+        const port = patch.proxyPort;
+        if (port !== undefined && port !== proxy.port) {
+          try {
+            await proxy.moveTo(port, save);
+          } catch (err) {
+            if (err instanceof SettingsError) throw err;
+            const code = (err as NodeJS.ErrnoException).code;
+            const why =
+              code === 'EADDRINUSE'
+                ? `port ${port} is in use by another program; choose another`
+                : code === 'EACCES'
+                  ? `port ${port} needs administrator privileges (ports below 1024 do); choose one from 1024 up`
+                  : `the proxy could not listen on port ${port} (${(err as Error).message})`;
+            throw new SettingsError('settings_invalid', `Settings not saved: ${why}.`);
+          }
+          notify('info', `The proxy now listens on ${proxy.url}.`);
+        } else {
+          await save();
+        }
+        const saved = next!;
+        if (patch.bypass) applyBypass();
+        if (patch.allowInvalidUpstreamCertificates) {
+          // Read per upstream connection; the pool keys connections by whether they were
+          // verified, so a verified connection is never reused for an excepted host or the
+          // other way round: the next request to the host opens one under the new rule.
+          insecure = compileBypassList(
+            saved.allowInvalidUpstreamCertificates.map((pattern) => ({ pattern, enabled: true })),
+          );
+        }
+        if (patch.stripAltSvcH3 !== undefined) proxy.setStripAltSvcH3(saved.stripAltSvcH3);
+        if (patch.captureBodyCap !== undefined) capture.setBodyCap(saved.captureBodyCap);
+        return saved;
+      },
+      async forgetLearned(host) {
+        if (!learning.remove(host)) return undefined;
+        return (await learnedSaved) ?? store.get();
+      },
+      onSettings(listener) {
+        settingsListeners.add(listener);
+        return () => void settingsListeners.delete(listener);
       },
       onNotice(listener) {
         noticeListeners.add(listener);
