@@ -5,7 +5,8 @@
  * session before the process ends.
  *
  * Environment: `LOUPE_DATA_DIR` (default: the per-user app-data folder), `LOUPE_PORT` (default
- * 8888, or a free port when that is taken; 0 picks a free one), `LOUPE_RENDERER_DIR` (another
+ * the port saved in Preferences, 8888 at first, or a free port when that is taken; 0 picks a
+ * free one), `LOUPE_RENDERER_DIR` (another
  * built UI; development builds only).
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -23,11 +24,12 @@ import {
 import { EVENT_CHANNEL, type ApiEvent, type UiCommand } from '../../src-common/api/contract';
 import { defaultDataDir } from '../data/data-dir';
 import { createApi, createDispatcher, createEventHub, type EventHub } from '../services/api';
+import type { HarHost } from '../services/har-service';
 import { openSession, type Session } from '../services/session';
 import { registerIpc } from './ipc';
 import { menuTemplate } from './menu';
 import { appPaths } from './paths';
-import { choosePort, fallbackNotice, parsePortEnv } from './port';
+import { choosePort, fallbackNotice, parsePortEnv, savedPort } from './port';
 import { guardWebContents, lockDownSession, windowOptions } from './window';
 import {
   initialWindow,
@@ -76,6 +78,38 @@ function main(): void {
   };
   const sendCommand = (command: UiCommand): void => send({ command });
 
+  /** HAR files are chosen with the system's own dialogs, attached to the window when open. */
+  const harHost: HarHost = {
+    async chooseSavePath(defaultName) {
+      const options = {
+        title: 'Export HAR',
+        defaultPath: defaultName,
+        filters: [
+          { name: 'HAR', extensions: ['har'] },
+          { name: 'JSON', extensions: ['json'] },
+        ],
+      };
+      const result = win
+        ? await dialog.showSaveDialog(win, options)
+        : await dialog.showSaveDialog(options);
+      return result.canceled ? undefined : result.filePath;
+    },
+    async chooseOpenPath() {
+      const options = {
+        title: 'Open HAR',
+        properties: ['openFile' as const],
+        filters: [
+          { name: 'HAR', extensions: ['har'] },
+          { name: 'JSON', extensions: ['json'] },
+        ],
+      };
+      const result = win
+        ? await dialog.showOpenDialog(win, options)
+        : await dialog.showOpenDialog(options);
+      return result.canceled ? undefined : result.filePaths[0];
+    },
+  };
+
   const openWindow = async (hub: EventHub, notice?: string): Promise<void> => {
     if (!existsSync(paths.indexHtml)) {
       throw new Error(`The UI is not built (no ${paths.indexHtml}); run npm run build.`);
@@ -117,7 +151,7 @@ function main(): void {
     );
     const requested = parsePortEnv(process.env.LOUPE_PORT);
     if (requested instanceof Error) throw requested;
-    const choice = await choosePort(HOST, requested);
+    const choice = await choosePort(HOST, requested, await savedPort(dataDir));
     // Record is on from the start, as in `loupe headless`: until Loupe can set itself as the
     // system proxy, traffic reaches it only from clients the user pointed at it on purpose.
     const session = await openSession({
@@ -131,7 +165,7 @@ function main(): void {
     const hub = createEventHub(session);
     const unregisterIpc = registerIpc(
       ipcMain,
-      createDispatcher(createApi(session, hub)),
+      createDispatcher(createApi(session, hub, harHost)),
       paths.appUrl,
     );
     running = { session, hub, unregisterIpc };

@@ -1,6 +1,9 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { choosePort, isPortFree, parsePortEnv } from './port';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { choosePort, isPortFree, parsePortEnv, PREFERRED_PORT, savedPort } from './port';
 
 describe('parsePortEnv', () => {
   it.each([
@@ -47,5 +50,23 @@ describe('choosePort', () => {
     const taken = await occupy();
     expect(await isPortFree('127.0.0.1', taken)).toBe(false);
     expect(await choosePort('127.0.0.1', undefined, taken)).toEqual({ port: 0, takenPort: taken });
+  });
+});
+
+describe('savedPort', () => {
+  let dir: string;
+  beforeEach(async () => void (dir = await mkdtemp(join(tmpdir(), 'loupe-port-'))));
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('is the port saved in Preferences', async () => {
+    await writeFile(join(dir, 'settings.json'), JSON.stringify({ version: 1, proxyPort: 9191 }));
+    expect(await savedPort(dir)).toBe(9191);
+  });
+
+  it('is 8888 without a settings file, or with one that cannot be used (left untouched)', async () => {
+    expect(await savedPort(dir)).toBe(PREFERRED_PORT);
+    await writeFile(join(dir, 'settings.json'), '{ not json');
+    expect(await savedPort(dir)).toBe(PREFERRED_PORT);
+    expect(await readFile(join(dir, 'settings.json'), 'utf8')).toBe('{ not json');
   });
 });

@@ -1,9 +1,13 @@
 /**
  * Which port the desktop app's proxy listens on. `LOUPE_PORT` is obeyed as given (a taken port is
- * an error the user sees); without it Loupe prefers 8888, the port inspectors conventionally use,
- * and falls back to a free one when another program holds it, saying so.
+ * an error the user sees); without it Loupe prefers the port saved in Preferences (`proxyPort`,
+ * 8888 by default, the port inspectors conventionally use) and falls back to a free one when
+ * another program holds it, saying so.
  */
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { readSettingsText, SETTINGS_FILE } from '../data/settings';
 
 /** The conventional inspector port (Charles and Proxyman use it too). */
 export const PREFERRED_PORT = 8888;
@@ -50,4 +54,20 @@ export async function choosePort(
   if (requested !== undefined) return { port: requested };
   if (await isPortFree(host, preferred)) return { port: preferred };
   return { port: 0, takenPort: preferred };
+}
+
+/**
+ * The port saved in Preferences, read before the session opens (the port is chosen first).
+ * A missing, corrupt or newer settings file gives the default: the session reports such a file
+ * itself, and this must not touch it.
+ */
+export async function savedPort(dataDir: string): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(join(dataDir, SETTINGS_FILE), 'utf8');
+  } catch {
+    return PREFERRED_PORT;
+  }
+  const read = readSettingsText(text);
+  return read.kind === 'ok' ? read.settings.proxyPort : PREFERRED_PORT;
 }

@@ -17,7 +17,8 @@ HTTPS is decrypted with the CA in DATA_DIR/ca.pem, which clients must trust (cur
 NODE_EXTRA_CA_CERTS, the browser's certificate settings); hosts on the bypass list are not.
 
 Options:
-  --port N              Port to listen on (default 8888; 0 picks a free port)
+  --port N              Port to listen on (default: the one saved in Preferences, 8888 at
+                        first; 0 picks a free port)
   --host ADDR           Address to listen on (default 127.0.0.1; anything else exposes the
                         proxy to other machines)
   --data-dir DIR        Where the CA, settings and spilled bodies live (default: the per-user
@@ -41,7 +42,8 @@ Options:
 
 export interface HeadlessConfig {
   host: string;
-  port: number;
+  /** Absent: the port saved in the settings (`proxyPort`). */
+  port?: number;
   dataDir?: string;
   harPath?: string;
   bypass: string[];
@@ -161,7 +163,7 @@ export function parseHeadlessArgs(argv: string[]): HeadlessConfig {
   const caFiles = v['upstream-ca'] ?? [];
   return {
     host,
-    port: v.port === undefined ? 8888 : parsePort('--port', v.port),
+    ...(v.port !== undefined ? { port: parsePort('--port', v.port) } : {}),
     ...(v['data-dir'] !== undefined ? { dataDir: v['data-dir'] } : {}),
     ...(v.har !== undefined ? { harPath: v.har } : {}),
     bypass: v.bypass ?? [],

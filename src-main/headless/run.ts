@@ -61,7 +61,7 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
   const session = await openSession({
     dataDir,
     host: config.host,
-    port: config.port,
+    ...(config.port !== undefined ? { port: config.port } : {}),
     extraBypass: config.bypass,
     noProxy: config.noProxy,
     resolve: config.resolve,
