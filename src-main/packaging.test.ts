@@ -257,8 +257,19 @@ describe('the notarization hook', () => {
     return { ran, notarize, lines };
   }
 
-  it('is what electron-builder resolves: a named afterSign export', () => {
-    expect(typeof hook.afterSign).toBe('function');
+  it('is what electron-builder resolves from the afterSign setting', async () => {
+    // electron-builder's own resolver, as it loads hooks (relative to the working directory,
+    // which is the project root under vitest as under `npm run dist`).
+    const { resolveFunction } = require('app-builder-lib/out/util/resolve.js') as {
+      resolveFunction(type: unknown, executor: string, name: string, root: string): unknown;
+    };
+    const resolved = await resolveFunction(
+      undefined,
+      loadConfig().afterSign as string,
+      'afterSign',
+      ROOT,
+    );
+    expect(resolved).toBe(hook.afterSign);
   });
 
   it('skips and says why when no credentials are set', async () => {
