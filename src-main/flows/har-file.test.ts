@@ -14,7 +14,7 @@ import {
 } from '../test-support/factories';
 import { validateHar } from '../test-support/har-schema';
 import { BodyStore } from './body-store';
-import { writeHarFile } from './har-file';
+import { writeHarFile, type BodyReader } from './har-file';
 
 let dir: string;
 let bodies: BodyStore;
@@ -207,12 +207,40 @@ describe('writeHarFile', () => {
     const path = join(dir, 'out.har');
     writeFileSync(path, 'previous export');
     const flow = makeFlow({ response: makeResponse({ body: makeBody({ size: 1, bodyId: 'x' }) }) });
-    const broken = { read: () => Promise.reject(new Error('disk gone')) } as unknown as BodyStore;
+    const broken: BodyReader = { read: () => Promise.reject(new Error('disk gone')) };
     await expect(writeHarFile(path, [flow], broken, { creatorVersion: '1' })).rejects.toThrow(
       'disk gone',
     );
     expect(readFileSync(path, 'utf8')).toBe('previous export');
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('writes bodies stored already decoded (an imported HAR) as they are, from any reader', async () => {
+    const text = Buffer.from('{"decoded":"already"}');
+    const imported = new Map([['h.1:res', text]]);
+    const reader: BodyReader = { read: (id) => Promise.resolve(imported.get(id)!) };
+    const flow = makeFlow({
+      id: 'h.1',
+      response: response(
+        [
+          ['Content-Type', 'application/json'],
+          ['Content-Encoding', 'gzip'],
+        ],
+        makeBody({ size: 9, captured: text.length, bodyId: 'h.1:res', contentDecoded: true }),
+      ),
+    });
+    const path = join(dir, 'imported.har');
+    await writeHarFile(path, [flow], reader, { creatorVersion: '1' });
+    const { doc, byId } = read(path);
+    expect(validateHar(doc)).toEqual([]);
+    // Not gunzipped again (which would fail and write it "as sent"): the text, decoded sizes.
+    expect(byId['h.1']!.response.content).toEqual({
+      size: text.length,
+      compression: text.length - 9,
+      mimeType: 'application/json',
+      text: text.toString(),
+    });
+    expect(byId['h.1']!.response.bodySize).toBe(9);
   });
 
   it('writes an empty session as a valid log', async () => {
