@@ -62,6 +62,9 @@ export interface Recording {
   permissionCheck: ((wc: unknown, permission: string) => boolean)[];
   openExternal: string[];
   errorBoxes: { title: string; content: string }[];
+  /** Save and open dialogs shown: the options and whether a window was their parent. */
+  saveDialogs: { options: Record<string, unknown>; parent: boolean }[];
+  openDialogs: { options: Record<string, unknown>; parent: boolean }[];
   paths: Record<string, string>;
   singleInstanceLock: number;
   enableSandbox: number;
@@ -85,6 +88,8 @@ export interface FakeElectron {
   gotLock: boolean;
   /** Resolves with the code the app exits with. */
   exited: Promise<number>;
+  /** What the save and open dialogs answer: a path, or undefined for Cancel. */
+  dialogAnswers: { save?: string; open?: string };
   ipcHandlers: Map<string, Handler>;
 }
 
@@ -104,6 +109,8 @@ export function createFakeElectron(): FakeElectron {
     permissionCheck: [],
     openExternal: [],
     errorBoxes: [],
+    saveDialogs: [],
+    openDialogs: [],
     paths: {},
     singleInstanceLock: 0,
     enableSandbox: 0,
@@ -118,6 +125,7 @@ export function createFakeElectron(): FakeElectron {
     senderFrame: null,
     gotLock: true,
     exited: new Promise((resolve) => (markExited = resolve)),
+    dialogAnswers: {},
     ipcHandlers: handlers,
   };
 
@@ -240,6 +248,23 @@ export function createFakeElectron(): FakeElectron {
     dialog: {
       showErrorBox: (title: string, content: string) =>
         void rec.errorBoxes.push({ title, content }),
+      // Electron's overloads: (window, options) or (options).
+      async showSaveDialog(...args: unknown[]) {
+        const options = args.at(-1) as Record<string, unknown>;
+        rec.saveDialogs.push({ options, parent: args.length === 2 });
+        const path = fake.dialogAnswers.save;
+        return path === undefined
+          ? { canceled: true, filePath: '' }
+          : { canceled: false, filePath: path };
+      },
+      async showOpenDialog(...args: unknown[]) {
+        const options = args.at(-1) as Record<string, unknown>;
+        rec.openDialogs.push({ options, parent: args.length === 2 });
+        const path = fake.dialogAnswers.open;
+        return path === undefined
+          ? { canceled: true, filePaths: [] }
+          : { canceled: false, filePaths: [path] };
+      },
     },
   };
   return fake;

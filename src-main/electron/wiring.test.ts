@@ -381,6 +381,46 @@ describe('the window is locked down', () => {
   });
 });
 
+describe('HAR files through the native dialogs', () => {
+  it('exports to the path the save dialog gives and opens the file the open dialog gives', async () => {
+    const filters = [
+      { name: 'HAR', extensions: ['har'] },
+      { name: 'JSON', extensions: ['json'] },
+    ];
+    fake.dialogAnswers = {};
+    expect(await bridge.har.export({ sessionId: 'live', scope: 'all' })).toBeNull();
+    expect(await bridge.har.import({ kind: 'dialog' })).toBeNull();
+
+    const target = join(temp('loupe-har-'), 'saved.har');
+    fake.dialogAnswers = {
+      save: target,
+      open: join(ROOT, 'test-fixtures/har/insomnia.har'),
+    };
+    const job = (await bridge.har.export({ sessionId: 'live', scope: 'all' }))!;
+    expect(job).toMatchObject({ kind: 'export', state: 'running' });
+    expect(job.downloadUrl).toBeUndefined();
+    await until('the export to finish', () =>
+      events.some((e) => e.jobs?.some((j) => j.id === job.id && j.state === 'done')),
+    );
+    const done = events.flatMap((e) => e.jobs ?? []).find((j) => j.state === 'done')!;
+    expect(done.path).toBe(target);
+    expect(JSON.parse(readFileSync(target, 'utf8')).log.creator.name).toBe('Loupe');
+
+    const opened = (await bridge.har.import({ kind: 'dialog' }))!;
+    expect(opened).toMatchObject({ kind: 'imported', name: 'insomnia.har' });
+    expect((await bridge.sessions.list()).map((s) => s.id)).toEqual(['live', opened.id]);
+
+    const save = fake.rec.saveDialogs.at(-1)!;
+    expect(save.parent).toBe(true);
+    expect(save.options).toMatchObject({ filters });
+    expect(save.options.defaultPath).toMatch(/^loupe-\d{4}-\d\d-\d\d-\d{4}-all\.har$/);
+    expect(fake.rec.openDialogs.at(-1)).toMatchObject({
+      parent: true,
+      options: { filters, properties: ['openFile'] },
+    });
+  });
+});
+
 describe('application lifecycle and menu', () => {
   it('asks for the single-instance lock, with Chromium’s profile inside the data directory', () => {
     expect(fake.rec.singleInstanceLock).toBe(1);
