@@ -47,6 +47,13 @@ function answer(method: string, path: string, body: Buffer): [number, string, st
     return [200, 'image/png', readFileSync(join(ROOT, 'assets/icon.png'))];
   if (path === '/css/site.css') return [200, 'text/css', 'body { font: 14px system-ui; }\n'];
   if (path === '/js/app.js') return [200, 'application/javascript', 'console.log("hello");\n'];
+  if (path === '/fonts/inter.woff2') return [200, 'font/woff2', Buffer.alloc(18_400, 1)];
+  if (path === '/v1/notifications') {
+    return [200, 'application/json', json({ unread: 2, items: [{ id: 7, text: 'Welcome' }] })];
+  }
+  if (path === '/v1/cart') {
+    return [200, 'application/json', json({ items: [{ sku: 'LP-100', quantity: 2 }], total: 84 })];
+  }
   if (path === '/v1/users') return [200, 'application/json', json(USERS)];
   if (path === '/v1/users/42') return [200, 'application/json', json(USERS.users[0])];
   if (path === '/v1/orders' && method === 'POST') {
@@ -203,14 +210,18 @@ async function main(): Promise<void> {
       [`${cdn}/css/site.css`],
       [`${cdn}/js/app.js`],
       [`${cdn}/img/logo.png`],
+      [`${cdn}/fonts/inter.woff2`],
       [`${api}${SELECTED_PATH}`, '-H', 'Accept: application/json'],
       [`${api}/v1/users/42`, '-H', 'Accept: application/json'],
+      [`${api}/v1/notifications`],
+      [`${api}/v1/cart`],
       [`${api}/v1/orders`, ...jsonPost({ sku: 'LP-100', quantity: 2 })],
       [`${api}/v1/orders/9999`],
       [`${api}/v1/health`],
       [`${pay}/v2/account`, '--cacert', join(dataDir, 'ca.pem')],
       [`${pay}/v2/charges`, '--cacert', join(dataDir, 'ca.pem'), ...jsonPost({ amount: 4200 })],
       [`${api}/v1/users?page=2`],
+      [`${api}/v1/cart`],
     ];
     for (const call of calls) await curl([...via, ...call]);
 
@@ -218,6 +229,11 @@ async function main(): Promise<void> {
     await rows.nth(calls.length - 1).waitFor({ timeout: 15_000 });
     const target = rows.filter({ hasText: SELECTED_PATH.split('?')[0]! }).first();
     await target.click();
+    // Show the response body, the part people look at, where the inspector has tabs for it.
+    const responseTab = page.getByRole('tab', { name: 'Response', exact: true });
+    if ((await responseTab.count()) > 0) await responseTab.first().click();
+    const bodyTab = page.getByRole('tab', { name: 'Body', exact: true }).filter({ visible: true });
+    if ((await bodyTab.count()) > 0) await bodyTab.first().click();
     // The inspector (where built) loads the body; give it the network and a frame to settle.
     await page.waitForLoadState('networkidle');
     await page.waitForTimeout(500);
