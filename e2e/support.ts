@@ -23,13 +23,21 @@ export interface Loupe {
   uiUrl: string;
   uiOrigin: string;
   token: string;
+  /** The data directory (ca.pem, settings.json). */
+  dataDir: string;
   stderr(): string;
   stop(): Promise<void>;
 }
 
-/** Starts `loupe headless` with the UI and resolves once both listening lines are out. */
-export function startLoupe(extraArgs: string[] = []): Promise<Loupe> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'loupe-e2e-'));
+/**
+ * Starts `loupe headless` with the UI and resolves once both listening lines are out. `dataDir`
+ * runs it on a directory the caller prepared (settings seeded); stop() removes it either way.
+ */
+export function startLoupe(
+  extraArgs: string[] = [],
+  opts: { dataDir?: string } = {},
+): Promise<Loupe> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'loupe-e2e-'));
   const args = [
     join(ROOT, 'bin/loupe.js'),
     'headless',
@@ -71,6 +79,7 @@ export function startLoupe(extraArgs: string[] = []): Promise<Loupe> {
         uiUrl: `${ui[1]}/?token=${ui[2]}`,
         uiOrigin: ui[1]!,
         token: ui[2]!,
+        dataDir,
         stderr: () => stderr,
         async stop() {
           if (child.exitCode === null) child.kill('SIGTERM');

@@ -179,6 +179,16 @@ export function Toolbar() {
       >
         Hosts
       </button>
+      <button
+        type="button"
+        className="tool"
+        data-testid="preferences-button"
+        aria-label="Preferences"
+        title={`Preferences (${shortcutLabel(',')})`}
+        onClick={() => useStore.getState().setPreferencesOpen(true)}
+      >
+        <span aria-hidden="true">⚙</span>
+      </button>
     </header>
   );
 }

@@ -1,4 +1,4 @@
-/** The Preferences dialog (`preferencesOpen` in the store). STUB until built (issue 5). */
-export function Preferences() {
-  return null;
-}
+/** Preferences: the SSL bypass list, auto-learned hosts, certificate exceptions, port, HTTP/3, capture cap. */
+import './preferences.css';
+
+export { Preferences } from './Preferences';
