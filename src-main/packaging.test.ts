@@ -209,11 +209,17 @@ describe('electron-builder.yml', () => {
       '!out/**/*.map',
       'package.json',
     ]);
-    // The Electron main file lives under one of the shipped folders.
+    // What the app loads at run time (src-main/electron/paths.ts: the preload and the UI sit
+    // next to the main bundle) lives under the shipped folders.
     const shipped = (config.files as string[])
       .filter((p) => p.endsWith('/**') && !p.startsWith('!'))
       .map((p) => p.slice(0, -2));
-    expect(shipped.some((dir) => pkg.main.startsWith(dir))).toBe(true);
+    for (const file of [pkg.main, 'out/preload/preload.cjs', 'out/renderer/index.html']) {
+      expect(
+        shipped.some((dir) => file.startsWith(dir)),
+        file,
+      ).toBe(true);
+    }
   });
 
   it('has a 1024×1024 PNG icon and entitlements that allow V8’s JIT', () => {
