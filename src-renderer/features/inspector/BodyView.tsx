@@ -51,7 +51,15 @@ export function BodyView({ info, headers, startLine }: BodyViewProps) {
   );
   const viewer = choice === 'auto' ? auto : choice;
   const complete = body !== undefined && body.bytes.length >= body.total;
-  const formatted = useFormatted(body?.bytes, viewer, charset, !complete, startLine, headers);
+  // Formatting waits for a load in flight to end: one job for the whole load, not one per part.
+  const formatted = useFormatted(
+    body?.loading ? undefined : body?.bytes,
+    viewer,
+    charset,
+    !complete,
+    startLine,
+    headers,
+  );
 
   if (!info.bodyId) {
     return (

@@ -3,7 +3,7 @@
  * rendered), hex, image (an `<img>` from a data: URL, SVG included, so nothing in it runs),
  * form data, each windowed so a large body costs only its visible rows.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import type { HeaderPair } from '../../../src-common/flow';
 import { formatBytes } from '../../../src-common/flow-view';
 import {
@@ -170,8 +170,12 @@ export function HexView({ bytes }: { bytes: Uint8Array }) {
 export function ImageView({ bytes, contentType }: { bytes: Uint8Array; contentType?: string }) {
   const type = parseContentType(contentType).type || 'image/png';
   const src = useMemo(() => `data:${type};base64,${toBase64(bytes)}`, [bytes, type]);
-  const [state, setState] = useState<{ w: number; h: number } | 'broken'>();
-  useEffect(() => setState(undefined), [src]);
+  // Keyed by the URL it describes: a data: URL can load before an effect could reset it.
+  const [loaded, setLoaded] = useState<{
+    src: string;
+    size: { w: number; h: number } | 'broken';
+  }>();
+  const state = loaded?.src === src ? loaded.size : undefined;
   return (
     <div className="image-view">
       {state === 'broken' ? (
@@ -189,9 +193,12 @@ export function ImageView({ bytes, contentType }: { bytes: Uint8Array; contentTy
         alt="The body as an image"
         data-testid="image-body"
         onLoad={(e) =>
-          setState({ w: e.currentTarget.naturalWidth, h: e.currentTarget.naturalHeight })
+          setLoaded({
+            src,
+            size: { w: e.currentTarget.naturalWidth, h: e.currentTarget.naturalHeight },
+          })
         }
-        onError={() => setState('broken')}
+        onError={() => setLoaded({ src, size: 'broken' })}
       />
     </div>
   );
