@@ -234,6 +234,23 @@ describe('auto-learned bypass list', () => {
     await expect.poll(() => events.some((e) => e.settings?.autoBypass.length === 1)).toBe(true);
   });
 
+  it('a changed lifetime applies to the next host learned, which every window hears of', async (t) => {
+    needTool(t, 'curl');
+    await open();
+    expect((await update({ autoBypassHours: 2 })).ok).toBe(true);
+    const { port } = await httpUpstream((_q, res) => res.end('unused'));
+    // curl does not trust Loupe's CA: it rejects the certificate, which is what pinning looks like.
+    const r = await curlVia(session.proxy.url, `https://self.test:${port}/`);
+    expect(r.code).toBe(60);
+    await expect.poll(() => session.settings.get().autoBypass.length).toBe(1);
+    const [entry] = session.settings.get().autoBypass;
+    expect(entry!.host).toBe('self.test');
+    expect(entry!.expiresAt - entry!.learnedAt).toBe(2 * 3600 * 1000);
+    await expect
+      .poll(() => events.some((e) => e.settings?.autoBypass[0]?.host === 'self.test'))
+      .toBe(true);
+  });
+
   it('forgetLearned of a host not on the list is not_found', async () => {
     await open({ autoBypass: [learned('pinned.test')] });
     const reply = await call('loupe:settings.forgetLearned', ['nope.test']);
