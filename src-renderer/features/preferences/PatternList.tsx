@@ -4,7 +4,7 @@
  * cancels), enable or disable (when the list has that), remove with an Undo. Every change is
  * sent at once; a refusal from main is shown under the field and nothing is lost.
  */
-import { useEffect, useState, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { patternProblem } from './save';
 
 export interface PatternItem {
@@ -47,7 +47,12 @@ export function PatternList(props: PatternListProps) {
   const draftProblem = draft.trim() ? patternProblem(draft, patterns) : undefined;
   const shownAddError = draftProblem ?? addError;
 
+  // One change at a time, each built on the list the last one left: a second Enter or click
+  // while one is on its way is ignored (the field keeps its text), never sent from a stale list.
+  const inFlight = useRef(false);
   const send = async (next: PatternItem[]): Promise<string | undefined> => {
+    if (inFlight.current) return 'The last change is still being saved; try again in a moment.';
+    inFlight.current = true;
     setBusy(true);
     setSent(next);
     try {
@@ -55,6 +60,7 @@ export function PatternList(props: PatternListProps) {
       if (error) setSent(undefined);
       return error;
     } finally {
+      inFlight.current = false;
       setBusy(false);
     }
   };
