@@ -47,7 +47,7 @@ export interface HarBodies {
 }
 
 /** True when a Content-Encoding header names a coding other than identity. */
-function isEncoded(contentEncoding: string | undefined): boolean {
+export function isEncoded(contentEncoding: string | undefined): boolean {
   return (contentEncoding ?? '').split(',').some((c) => !/^\s*(identity)?\s*$/i.test(c));
 }
 
@@ -57,10 +57,25 @@ function bodyText(bytes: Uint8Array): { text: string; encoding?: 'base64' } {
   return text === undefined ? { text: toBase64(bytes), encoding: 'base64' } : { text };
 }
 
+/**
+ * The start of the note on a body the export could not decode and wrote as sent. Import reads
+ * such a body as the wire bytes it is, not as decoded text.
+ */
+export const WRITTEN_AS_SENT = 'It is written as sent';
+
 /** Words for a body that is not all there, or `undefined` when it is. */
-function bodyComment(info: BodyInfo, body: HarBody | undefined): string | undefined {
+function bodyComment(
+  info: BodyInfo,
+  body: HarBody | undefined,
+  encoded: boolean,
+): string | undefined {
   const notes: string[] = [];
-  if (info.truncated) {
+  if (info.truncated && info.contentDecoded && encoded) {
+    // Bytes from an imported file are the decoded start of the body; `size` counts the wire.
+    notes.push(
+      `Loupe has only the start of this body (the capture cap): its decoded text here, of ${info.size} bytes sent.`,
+    );
+  } else if (info.truncated) {
     notes.push(
       `Loupe kept the first ${info.captured} of ${info.size} bytes of this body (the capture cap).`,
     );
@@ -81,7 +96,7 @@ function content(res: HttpFlow['response'], body: HarBody | undefined): HarConte
   const out: HarContent = { size: decodedSize ?? info.size, mimeType };
   if (encoded && decodedSize !== undefined) out.compression = decodedSize - info.size;
   if (body && body.bytes.length > 0) Object.assign(out, bodyText(body.bytes));
-  const comment = bodyComment(info, body);
+  const comment = bodyComment(info, body, encoded);
   if (comment) out.comment = comment;
   if (cut) out._truncated = true;
   return out;
@@ -95,7 +110,8 @@ function postData(flow: HttpFlow, body: HarBody | undefined): HarPostData | unde
   if (/^application\/x-www-form-urlencoded\b/i.test(mimeType) && out.encoding === undefined) {
     out.params = urlencodedParams(out.text);
   }
-  const comment = bodyComment(info, body);
+  const encoded = isEncoded(headerValue(flow.request.headers, 'content-encoding'));
+  const comment = bodyComment(info, body, encoded);
   if (comment) out.comment = comment;
   if (info.truncated || body?.cut) out._truncated = true;
   return out;

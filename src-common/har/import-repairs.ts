@@ -23,7 +23,7 @@ const SENTENCES = {
     `${entries(n)} could not be read (${seen(ex)}); skipped.`,
   noMethod: (n: number) => `${had(n)} no request method; read as GET.`,
   badDate: (n: number) =>
-    `${had(n)} a missing or invalid startedDateTime; read as the time of the entry before.`,
+    `${had(n)} a missing or invalid startedDateTime; read as the start of the entry before it.`,
   noHeaders: (n: number) => `${had(n)} no headers list; read as no headers.`,
   badHeader: (n: number) =>
     `${had(n)} headers that were not name/value text; those headers were left out.`,

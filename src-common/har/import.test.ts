@@ -219,6 +219,25 @@ describe('importHar: files it cannot read', () => {
     });
   });
 
+  it('says so when a file is not text: gzip, ZIP, UTF-16', () => {
+    // What readFile(path, 'utf8') makes of each.
+    const asRead = (bytes: number[]) => Buffer.from(bytes).toString('utf8');
+    const open = (bytes: number[]) => importHar(asRead(bytes), { idPrefix: 'x' });
+    expect(open([0x1f, 0x8b, 8, 0, 0, 0])).toEqual({
+      ok: false,
+      error: 'this file is compressed (gzip); decompress it and open the .har inside',
+    });
+    expect(open([0x50, 0x4b, 3, 4, 20, 0])).toEqual({
+      ok: false,
+      error: 'this file is a ZIP archive; extract the .har inside',
+    });
+    const utf16 = [0xff, 0xfe, ...[...'{"log":{}}'].flatMap((c) => [c.charCodeAt(0), 0])];
+    expect(open(utf16)).toEqual({
+      ok: false,
+      error: 'this file is not UTF-8 text (UTF-16?); save it as UTF-8 and open it again',
+    });
+  });
+
   it('refuses an empty file, JSON that is not a HAR, and a log without entries', () => {
     const no = { ok: false, error: 'this is not a HAR file: it has no log.entries list' };
     expect(importHar('', { idPrefix: 'x' })).toEqual({ ok: false, error: 'this file is empty' });
@@ -292,7 +311,7 @@ describe('importHar: repairs, counted per entry and told once per kind', () => {
       '2 entries had an IPv6 serverIPAddress in [brackets]; read without them.',
       '1 entry had body sizes missing or not numbers; read from the body text where there is one.',
       '1 entry had no headers list; read as no headers.',
-      '1 entry had a missing or invalid startedDateTime; read as the time of the entry before.',
+      '1 entry had a missing or invalid startedDateTime; read as the start of the entry before it.',
       '1 entry had an HTTP version Loupe does not know ("SPDY/3"); kept as written.',
       '1 entry had timings that are not numbers; read as not known.',
       '1 entry had send, wait or receive timings missing or negative; read as 0.',
@@ -316,6 +335,8 @@ describe('importHar: repairs, counted per entry and told once per kind', () => {
     expect(flows[1]!.server!.address).toBe('::1');
     expect(flows[2]!.response!.body.size).toBe(2);
     expect(flows[4]!.startedAt).toBe(flows[3]!.startedAt);
+    const first = read(har([entry({ startedDateTime: null }), entry()])).flows;
+    expect(first[0]!.startedAt).toBe(Date.parse('2026-11-24T12:00:00.123Z'));
     expect(flows[5]!.request.httpVersion).toBe('SPDY/3');
     expect(flows[6]!.timings).toMatchObject({ dns: -1, send: 0, wait: 4, receive: 1 });
     expect(text(result.bodies.get('har1.8:res'))).toBe('not base64!');
@@ -390,15 +411,16 @@ describe('importHar: bodies', () => {
   });
 
   it('keeps the full size of a body Loupe cut short (_truncated)', () => {
-    const cut = entry({
-      response: {
-        ...(entry().response as object),
-        headers: [{ name: 'Content-Encoding', value: 'gzip' }],
-        content: { size: 9000, mimeType: 'text/plain', text: 'a'.repeat(1000), _truncated: true },
-        bodySize: 3000,
-      },
-    });
-    const { flows } = read(har([cut]));
+    const cut = (content: object) =>
+      entry({
+        response: {
+          ...(entry().response as object),
+          headers: [{ name: 'Content-Encoding', value: 'gzip' }],
+          content: { mimeType: 'text/plain', text: 'a'.repeat(1000), _truncated: true, ...content },
+          bodySize: 3000,
+        },
+      });
+    const { flows } = read(har([cut({ size: 9000, compression: 6000 }), cut({ size: 3000 })]));
     expect(http(flows[0]).response!.body).toEqual({
       size: 3000,
       captured: 1000,
@@ -407,6 +429,34 @@ describe('importHar: bodies', () => {
       bodyId: 'har1.1:res',
       contentDecoded: true,
     });
+    // Without `compression`, content.size of a cut body says nothing of its decoded size.
+    expect(http(flows[1]).response!.body.decodedSize).toBeUndefined();
+  });
+
+  it('reads a body Loupe could not decode, and wrote as sent, as the wire bytes it is', () => {
+    const asSent = entry({
+      _loupeKind: 'http',
+      response: {
+        ...(entry().response as object),
+        headers: [{ name: 'Content-Encoding', value: 'gzip' }],
+        content: {
+          size: 5,
+          mimeType: '',
+          text: 'H4sBAgM=',
+          encoding: 'base64',
+          comment: 'It is written as sent (gzip) because the body is not valid gzip data.',
+        },
+        bodySize: 5,
+      },
+    });
+    const { flows, bodies } = read(har([asSent]));
+    expect(http(flows[0]).response!.body).toEqual({
+      size: 5,
+      captured: 5,
+      truncated: false,
+      bodyId: 'har1.1:res',
+    });
+    expect([...bodies.get('har1.1:res')!]).toEqual([0x1f, 0x8b, 1, 2, 3]);
   });
 
   it('reads a response with no body and a status 0 entry with nothing as no response', () => {

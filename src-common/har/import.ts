@@ -7,7 +7,10 @@
  * what was off without losing the file. Loupe's own `_` fields (`_loupeKind`, `_tunnel`,
  * `_error`, `_tls`, `_clientHello`, `_tags`, `_truncated`, `_url`) and Chrome's WebSocket
  * messages come back as the flow they were written from: a Loupe export read and written again
- * is the same text (see har-roundtrip.test.ts).
+ * is the same text (see har-roundtrip.test.ts), with one exception: the note on an encoded body
+ * cut at the capture cap, whose wire bytes kept the file does not carry. What a HAR has no place
+ * for does not come back either: the client address, an error's phase (told from whether a
+ * response came), WebSocket wire sizes, compression and close code.
  *
  * An entry that cannot be read at all (not an object, no request, no URL) is skipped and
  * counted. A file whose every entry is skipped is refused with the reasons: an empty session
@@ -24,7 +27,7 @@ import {
   type TunnelFlow,
 } from '../flow';
 import type { WebSocketRecord, WsMessage } from '../websocket';
-import { STILL_OPEN } from './export';
+import { isEncoded, STILL_OPEN, WRITTEN_AS_SENT } from './export';
 import { harUrl, roundMs } from './fields';
 import {
   cacheIsValid,
@@ -78,25 +81,32 @@ class Skip {}
 
 const NO_CLIENT = { address: '', port: 0 };
 
-function isEncoded(headers: readonly HeaderPair[]): boolean {
-  const coding = headerValue(headers, 'content-encoding') ?? '';
-  return coding.split(',').some((c) => !/^\s*(identity)?\s*$/i.test(c));
+const encodedIn = (headers: readonly HeaderPair[]): boolean =>
+  isEncoded(headerValue(headers, 'content-encoding'));
+
+/** How the file holds a body: its bytes, and what it says of their sizes. */
+interface FileBody {
+  bytes: Uint8Array;
+  /** `bodySize`: bytes on the wire; -1 or undefined when not known. */
+  wire: number | undefined;
+  /** `content.size`: the decoded size (HAR 1.2), full even when the text is cut. */
+  full: number | undefined;
+  /** `content.compression` is there: `full` is known to be the decoded size. */
+  compression: boolean;
+  /** The bytes are still Content-Encoded: Loupe wrote them as sent, unable to decode them. */
+  asSent: boolean;
+  truncated: boolean;
 }
 
 /**
- * A body's info from the file: `size` is the wire size (`bodySize`) where the file knows it,
- * else the bytes it holds (or, for a body cut short, the full `content.size`). `decodedSize` is
- * set only for a Content-Encoding'd body: the bytes held when complete, else `content.size`.
+ * A body's info from the file. `size` is the wire size (`bodySize`) where the file knows it,
+ * else the full `content.size` of a body cut short, else the bytes it holds. `decodedSize` is
+ * set only for a Content-Encoding'd body: the bytes held when they are the whole decoded body,
+ * else `content.size` where `compression` says it differs from the wire size. (Without
+ * `compression`, `content.size` of a cut body is the wire size: Loupe did not know the other.)
  */
-function bodyInfo(
-  bytes: Uint8Array,
-  bodyId: string,
-  wire: number | undefined,
-  full: number | undefined,
-  encoded: boolean,
-  truncated: boolean,
-  r: Reader,
-): BodyInfo {
+function bodyInfo(body: FileBody, bodyId: string, encoded: boolean, r: Reader): BodyInfo {
+  const { bytes, wire, full, truncated } = body;
   const known = (n: number | undefined): n is number => n !== undefined && n >= 0;
   let size: number;
   if (known(wire)) size = wire;
@@ -105,42 +115,55 @@ function bodyInfo(
   else size = known(full) ? full : 0;
   const info: BodyInfo = { size, captured: bytes.length, truncated };
   if (encoded) {
-    const decoded = bytes.length > 0 && !truncated ? bytes.length : full;
+    const whole = bytes.length > 0 && !truncated && !body.asSent;
+    const decoded = whole ? bytes.length : body.compression ? full : undefined;
     if (known(decoded)) info.decodedSize = decoded;
   }
   if (bytes.length > 0) {
     info.bodyId = bodyId;
-    info.contentDecoded = true;
+    if (!body.asSent) info.contentDecoded = true;
     r.bodies.set(bodyId, bytes);
   }
   return info;
 }
 
-function requestBody(req: Json, headers: HeaderPair[], id: string, r: Reader): BodyInfo {
-  const wire = readSize(req.bodySize, r.repairs);
-  const pd = req.postData;
-  if (pd === undefined || pd === null)
-    return bodyInfo(new Uint8Array(), '', wire, 0, false, false, r);
-  if (!isObject(pd)) {
-    r.repairs.note('bodyText');
-    return bodyInfo(new Uint8Array(), '', wire, 0, false, false, r);
-  }
-  let bytes = readBodyText(pd, r.repairs);
-  if (bytes.length === 0 && pd.text === undefined) {
-    bytes = new TextEncoder().encode(paramsText(pd.params));
-  }
-  return bodyInfo(
+/** The postData or content's own fields that say how its bytes are held. */
+function fileBody(
+  holder: Json,
+  bytes: Uint8Array,
+  wire: number | undefined,
+  full: number | undefined,
+  loupe: boolean,
+): FileBody {
+  return {
     bytes,
-    `${id}:req`,
     wire,
-    undefined,
-    isEncoded(headers),
-    pd._truncated === true,
-    r,
-  );
+    full,
+    compression: typeof holder.compression === 'number',
+    asSent: loupe && typeof holder.comment === 'string' && holder.comment.includes(WRITTEN_AS_SENT),
+    truncated: holder._truncated === true,
+  };
 }
 
-function response(raw: unknown, id: string, r: Reader): ResponseRecord | undefined {
+function requestBody(
+  req: Json,
+  headers: HeaderPair[],
+  id: string,
+  loupe: boolean,
+  r: Reader,
+): BodyInfo {
+  const wire = readSize(req.bodySize, r.repairs);
+  const raw = req.postData;
+  if (raw !== undefined && raw !== null && !isObject(raw)) r.repairs.note('bodyText');
+  const pd: Json = isObject(raw) ? raw : {};
+  let bytes = readBodyText(pd, r.repairs);
+  if (bytes.length === 0 && pd.text === undefined && pd.params !== undefined) {
+    bytes = new TextEncoder().encode(paramsText(pd.params));
+  }
+  return bodyInfo(fileBody(pd, bytes, wire, undefined, loupe), `${id}:req`, encodedIn(headers), r);
+}
+
+function response(raw: unknown, id: string, loupe: boolean, r: Reader): ResponseRecord | undefined {
   if (!isObject(raw)) {
     r.repairs.note('noResponse');
     return undefined;
@@ -169,15 +192,7 @@ function response(raw: unknown, id: string, r: Reader): ResponseRecord | undefin
     httpVersion: readVersion(raw.httpVersion, r.repairs),
     headers,
     trailers: [],
-    body: bodyInfo(
-      bytes,
-      `${id}:res`,
-      wire,
-      full,
-      isEncoded(headers),
-      content._truncated === true,
-      r,
-    ),
+    body: bodyInfo(fileBody(content, bytes, wire, full, loupe), `${id}:res`, encodedIn(headers), r),
   };
 }
 
@@ -249,11 +264,14 @@ function loupeField<T>(value: T | 'bad' | undefined, r: Reader): T | undefined {
   return undefined;
 }
 
+/** The entry was written by Loupe, whose own notes can be read back. */
+const isLoupe = (entry: Json): boolean =>
+  entry._loupeKind === 'http' || entry._loupeKind === 'tunnel';
+
 /** Where Loupe marks an export taken while the flow was still open. */
 function stateOf(entry: Json, error: FlowError | undefined, kind: Flow['kind']): Flow['state'] {
   if (error) return 'error';
-  const loupe = entry._loupeKind === 'http' || entry._loupeKind === 'tunnel';
-  return loupe && entry.comment === STILL_OPEN[kind] ? 'pending' : 'complete';
+  return isLoupe(entry) && entry.comment === STILL_OPEN[kind] ? 'pending' : 'complete';
 }
 
 function httpFlow(entry: Json, id: string, seq: number, startedAt: number, r: Reader): HttpFlow {
@@ -269,6 +287,7 @@ function httpFlow(entry: Json, id: string, seq: number, startedAt: number, r: Re
     throw new Skip();
   }
   const url = typeof req._url === 'string' ? written : (harUrl(written) ?? written);
+  const loupe = isLoupe(entry);
   let method = 'GET';
   if (typeof req.method === 'string' && req.method !== '') method = req.method;
   else r.repairs.note('noMethod');
@@ -279,9 +298,9 @@ function httpFlow(entry: Json, id: string, seq: number, startedAt: number, r: Re
     httpVersion: readVersion(req.httpVersion, r.repairs),
     headers,
     trailers: [],
-    body: requestBody(req, headers, id, r),
+    body: requestBody(req, headers, id, loupe, r),
   };
-  const res = response(entry.response, id, r);
+  const res = response(entry.response, id, loupe, r);
   const phase = errorPhase(entry, res);
   const error =
     loupeField(readLoupeError(entry._error, phase), r) ??
@@ -412,11 +431,23 @@ function readEntry(entry: unknown, id: string, seq: number, r: Reader): Flow {
   return flow;
 }
 
-/** Why a text is not JSON, in words, with the line and column where it stops being JSON. */
+/**
+ * Why a text is not JSON, in words, with the line and column where it stops being JSON. Files
+ * that are not text at all get a hint instead, as their "line 1, column 1" would not help.
+ */
 function notJson(text: string, e: unknown): string {
+  const start = text.slice(0, 64);
+  if (start.startsWith('\x1f\ufffd')) {
+    return 'this file is compressed (gzip); decompress it and open the .har inside';
+  }
+  if (start.startsWith('PK\x03\x04')) return 'this file is a ZIP archive; extract the .har inside';
+  if (start.includes('\0') || start.startsWith('\ufffd\ufffd')) {
+    return 'this file is not UTF-8 text (UTF-16?); save it as UTF-8 and open it again';
+  }
   const where = jsonSyntaxError(text);
-  if (where)
+  if (where) {
     return `this file is not JSON (line ${where.line}, column ${where.column}: ${where.problem})`;
+  }
   const message = e instanceof Error ? e.message : String(e);
   return `this file is not JSON (${message})`;
 }
@@ -445,7 +476,18 @@ export function importHar(text: string, opts: { idPrefix: string }): HarImportRe
   if (!isObject(log) || !Array.isArray(entries)) {
     return { ok: false, error: 'this is not a HAR file: it has no log.entries list' };
   }
-  const r: Reader = { repairs, bodies: new Map(), connections: new Set(), lastStart: 0 };
+  // An entry without a readable start takes the one before it; the first ones, the first known.
+  let firstKnown: number | undefined;
+  for (const e of entries) {
+    firstKnown = isObject(e) ? readDate(e.startedDateTime) : undefined;
+    if (firstKnown !== undefined) break;
+  }
+  const r: Reader = {
+    repairs,
+    bodies: new Map(),
+    connections: new Set(),
+    lastStart: firstKnown ?? 0,
+  };
   const flows: Flow[] = [];
   let skipped = 0;
   for (const entry of entries) {

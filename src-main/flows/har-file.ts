@@ -5,7 +5,13 @@
  * leaves no temporary file behind.
  */
 import { headerValue, type BodyInfo, type Flow, type HeaderPair } from '../../src-common/flow';
-import { toHarEntry, toHarLog, type HarBodies, type HarBody } from '../../src-common/har/export';
+import {
+  toHarEntry,
+  toHarLog,
+  WRITTEN_AS_SENT,
+  type HarBodies,
+  type HarBody,
+} from '../../src-common/har/export';
 import { writeAtomically } from '../data/atomic-write';
 import { codingsToUndo, decodeBody } from './decode';
 
@@ -69,7 +75,7 @@ async function harBody(
     }
     const bytes = wire.subarray(0, HAR_BODY_CAP);
     const cut = bytes.length < wire.length;
-    const asSent = `It is written as sent (${encoding}) because ${decoded.error}.`;
+    const asSent = `${WRITTEN_AS_SENT} (${encoding}) because ${decoded.error}.`;
     return { bytes, cut, note: cut ? `${asSent} ${capNote}` : asSent };
   }
   const bytes = wire.subarray(0, HAR_BODY_CAP);

@@ -10,6 +10,7 @@ import zlib from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BodyInfo, Flow, HeaderPair, HttpFlow } from '../../src-common/flow';
 import { importHar, type HarImport } from '../../src-common/har/import';
+import type { HarLog } from '../../src-common/har/types';
 import {
   makeBody,
   makeFlow,
@@ -288,6 +289,14 @@ function session(): Flow[] {
       state: 'error',
       error: { code: 'bad_request', message: 'The request line had a bare LF.', phase: 'request' },
     }),
+    makeFlow({
+      id: 'rt.11',
+      response: makeResponse({
+        headers: [['Content-Encoding', 'gzip']],
+        // Not gzip at all: the export writes it as sent, saying why; so must the second one.
+        body: stored('rt.11:res', Buffer.from([0x1f, 0x8b, 1, 2, 3])),
+      }),
+    }),
   ];
   return flows.map((f, i) => ({ ...f, seq: i + 1 }));
 }
@@ -359,6 +368,35 @@ describe('HAR round trip', () => {
     expect(byId.get('rt.6')).toEqual({ ...flows[5], client: { address: '', port: 0 } });
     expect(byId.get('rt.7')!.error).toEqual(original('rt.7').error);
     expect(http('rt.10').request.url).toBe('not a url');
+  });
+
+  it('differs in one place only: the note on an encoded body cut at the capture cap', async () => {
+    // Loupe stores wire bytes and exports what the captured part decodes to. Read back, the
+    // decoded start is all there is, so the second export can no longer say how many wire
+    // bytes were kept; it says what it holds instead. Text, sizes and flags stay the same.
+    const prose = zlib.gzipSync(
+      Buffer.from('Loupe keeps the first part of long bodies. '.repeat(2000)),
+    );
+    const flow = makeFlow({
+      id: 'rt.1',
+      seq: 1,
+      response: makeResponse({
+        headers: [['Content-Encoding', 'gzip']],
+        body: stored('rt.1:res', prose, prose.length >> 1),
+      }),
+    });
+    const a = JSON.parse(await write('a.har', [flow], store)) as HarLog;
+    const imported = read(JSON.stringify(a), 'rt.');
+    const b = JSON.parse(await write('b.har', imported.flows, reader(imported.bodies))) as HarLog;
+    const [ca, cb] = [a, b].map((doc) => doc.log.entries[0]!.response.content);
+    expect(ca!.comment).toBe(
+      `Loupe kept the first ${prose.length >> 1} of ${prose.length} bytes of this body (the capture cap). The text is what the bytes captured decode to.`,
+    );
+    expect(cb!.comment).toBe(
+      `Loupe has only the start of this body (the capture cap): its decoded text here, of ${prose.length} bytes sent.`,
+    );
+    expect({ ...cb, comment: '' }).toEqual({ ...ca, comment: '' });
+    expect(validateHar(b)).toEqual([]);
   });
 
   it.each(['charles', 'chrome', 'firefox', 'safari', 'insomnia', 'postdata', 'with-bom'])(
