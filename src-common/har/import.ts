@@ -79,7 +79,9 @@ interface Reader {
 /** Thrown inside an entry's reading to skip it; the reason is already noted. */
 class Skip {}
 
+/** HAR does not record the client: its address is not known. */
 const NO_CLIENT = { address: '', port: 0 };
+const utf8 = new TextEncoder();
 
 const encodedIn = (headers: readonly HeaderPair[]): boolean =>
   isEncoded(headerValue(headers, 'content-encoding'));
@@ -158,7 +160,7 @@ function requestBody(
   const pd: Json = isObject(raw) ? raw : {};
   let bytes = readBodyText(pd, r.repairs);
   if (bytes.length === 0 && pd.text === undefined && pd.params !== undefined) {
-    bytes = new TextEncoder().encode(paramsText(pd.params));
+    bytes = utf8.encode(paramsText(pd.params));
   }
   return bodyInfo(fileBody(pd, bytes, wire, undefined, loupe), `${id}:req`, encodedIn(headers), r);
 }
@@ -196,7 +198,10 @@ function response(raw: unknown, id: string, loupe: boolean, r: Reader): Response
   };
 }
 
-/** Text of a WebSocket payload's size: UTF-8 bytes, or the bytes base64 stands for. */
+/**
+ * Chrome's `_webSocketMessages`, which Loupe writes too, as the flow's WebSocket record. Binary
+ * payloads are base64; a message's size is the bytes its payload stands for.
+ */
 function webSocket(
   entry: Json,
   res: ResponseRecord | undefined,
@@ -225,8 +230,11 @@ function webSocket(
     }
     const data = (m.data as string | undefined) ?? '';
     const binary = m.opcode === 2 ? fromBase64(data) : undefined;
-    if (m.opcode === 2 && !binary) r.repairs.note('webSocket');
-    const size = binary ? binary.length : new TextEncoder().encode(data).length;
+    if (m.opcode === 2 && !binary) {
+      r.repairs.note('webSocket');
+      continue;
+    }
+    const size = binary ? binary.length : utf8.encode(data).length;
     const message: WsMessage = {
       direction: m.type as WsMessage['direction'],
       // Chrome's (and so Loupe's) time is in seconds since the epoch.
@@ -302,8 +310,11 @@ function httpFlow(entry: Json, id: string, seq: number, startedAt: number, r: Re
   };
   const res = response(entry.response, id, loupe, r);
   const phase = errorPhase(entry, res);
+  // Loupe writes `{ code, message }` on the entry; Chrome a `net::ERR_…` text on the response.
   const error =
-    loupeField(readLoupeError(entry._error, phase), r) ??
+    (typeof entry._error === 'string'
+      ? readBrowserError(entry._error, phase)
+      : loupeField(readLoupeError(entry._error, phase), r)) ??
     readBrowserError(isObject(entry.response) ? entry.response._error : undefined, phase);
   const address = readServerAddress(entry.serverIPAddress, r.repairs);
   const server = endpoint(url, address);
