@@ -6,6 +6,9 @@
 
 /** Base64 (as `flows.bodyPart` answers) to bytes. */
 export function fromBase64(base64: string): Uint8Array {
+  // Chromium 140+ decodes natively, several times faster than the loop below.
+  const native = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
+  if (native) return native.call(Uint8Array, base64);
   const binary = atob(base64);
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);

@@ -80,6 +80,8 @@ export function format(job: Omit<FormatJob, 'id'>): Promise<FormatResult> {
     const w = getWorker();
     if (!w) return runOnPage(p);
     pending.set(full.id, p);
-    w.postMessage(full);
+    // A copy handed over outright: cheaper than cloning the caller's view (and its whole buffer).
+    const bytes = job.bytes.slice();
+    w.postMessage({ ...full, bytes }, [bytes.buffer]);
   });
 }

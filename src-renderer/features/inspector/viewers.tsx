@@ -72,7 +72,9 @@ function JsonText({ text }: { text: string }) {
 export function JsonTree({ result }: { result: JsonResult }) {
   const [folded, setFolded] = useState<ReadonlySet<number>>(() => new Set());
   const lineCount = result.end.length;
+  // Unfolded, line v is line v: no million-entry index array to build.
   const visible = useMemo(() => {
+    if (folded.size === 0) return undefined;
     const out: number[] = [];
     for (let i = 0; i < lineCount; i++) {
       out.push(i);
@@ -105,12 +107,12 @@ export function JsonTree({ result }: { result: JsonResult }) {
       </div>
       <Windowed
         className="code"
-        count={visible.length}
+        count={visible ? visible.length : lineCount}
         rowHeight={LINE_HEIGHT}
         label="JSON"
         testId="json-lines"
         row={(v) => {
-          const i = visible[v]!;
+          const i = visible ? visible[v]! : v;
           const end = result.end[i]!;
           let text = lineOf(result.text, result.bounds, i);
           const isFolded = end >= 0 && folded.has(i);
