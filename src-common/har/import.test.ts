@@ -480,25 +480,64 @@ describe('importHar: bodies', () => {
   });
 });
 
+/** A WebSocket entry as Chrome writes it, one message unreadable. */
+const wsEntry = (): Record<string, unknown> =>
+  entry({
+    _resourceType: 'websocket',
+    response: {
+      ...(entry().response as object),
+      status: 101,
+      statusText: 'Switching Protocols',
+      headers: [{ name: 'Sec-WebSocket-Extensions', value: 'permessage-deflate' }],
+      content: { size: 0, mimeType: '' },
+    },
+    _webSocketMessages: [
+      { type: 'send', time: 1764000000.1234, opcode: 1, data: 'hello ✓' },
+      { type: 'receive', time: 1764000000.5, opcode: 2, data: 'AAEC' },
+      { type: 'receive', time: 'later', opcode: 1, data: 'dropped' },
+      { type: 'send', time: 1764000001, opcode: 8, data: 'bye' },
+    ],
+  });
+
+/** A tunnel as Loupe exports it. */
+const tunnelEntry = {
+  startedDateTime: '2026-11-24T12:00:01.000Z',
+  time: 250,
+  request: {
+    method: 'CONNECT',
+    url: 'tcp://[::1]:8080/',
+    httpVersion: 'HTTP/1.1',
+    cookies: [],
+    headers: [],
+    queryString: [],
+    headersSize: -1,
+    bodySize: 517,
+  },
+  response: {
+    status: 200,
+    statusText: 'Connection Established',
+    httpVersion: 'HTTP/1.1',
+    cookies: [],
+    headers: [],
+    content: { size: 4096, mimeType: 'application/octet-stream' },
+    redirectURL: '',
+    headersSize: -1,
+    bodySize: 4096,
+  },
+  cache: {},
+  timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 250 },
+  serverIPAddress: '::1',
+  _loupeKind: 'tunnel',
+  _tunnel: { protocol: 'unknown', bytesUp: 517, bytesDown: 4096, reason: 'bypassed' },
+  _clientHello: { alpn: [], versions: [] },
+  _loupeId: 'live.3',
+  _error: { code: 'upstream_reset', message: 'The server reset the tunnel.' },
+  _tags: ['bypassed'],
+};
+
 describe('importHar: WebSockets and Loupe’s own fields', () => {
   it('reads Chrome’s _webSocketMessages as the flow’s messages', () => {
-    const ws = entry({
-      _resourceType: 'websocket',
-      response: {
-        ...(entry().response as object),
-        status: 101,
-        statusText: 'Switching Protocols',
-        headers: [{ name: 'Sec-WebSocket-Extensions', value: 'permessage-deflate' }],
-        content: { size: 0, mimeType: '' },
-      },
-      _webSocketMessages: [
-        { type: 'send', time: 1764000000.1234, opcode: 1, data: 'hello ✓' },
-        { type: 'receive', time: 1764000000.5, opcode: 2, data: 'AAEC' },
-        { type: 'receive', time: 'later', opcode: 1, data: 'dropped' },
-        { type: 'send', time: 1764000001, opcode: 8, data: 'bye' },
-      ],
-    });
-    const { flows, repairs } = read(har([ws]));
+    const { flows, repairs } = read(har([wsEntry()]));
     expect(repairs).toEqual([
       '1 entry had WebSocket messages that could not be read; those messages were left out.',
     ]);
@@ -541,41 +580,9 @@ describe('importHar: WebSockets and Loupe’s own fields', () => {
   });
 
   it('reads a Loupe tunnel entry back as a tunnel, and unreadable details as its CONNECT', () => {
-    const tunnel = {
-      startedDateTime: '2026-11-24T12:00:01.000Z',
-      time: 250,
-      request: {
-        method: 'CONNECT',
-        url: 'tcp://[::1]:8080/',
-        httpVersion: 'HTTP/1.1',
-        cookies: [],
-        headers: [],
-        queryString: [],
-        headersSize: -1,
-        bodySize: 517,
-      },
-      response: {
-        status: 200,
-        statusText: 'Connection Established',
-        httpVersion: 'HTTP/1.1',
-        cookies: [],
-        headers: [],
-        content: { size: 4096, mimeType: 'application/octet-stream' },
-        redirectURL: '',
-        headersSize: -1,
-        bodySize: 4096,
-      },
-      cache: {},
-      timings: { blocked: -1, dns: -1, connect: -1, ssl: -1, send: 0, wait: 0, receive: 250 },
-      serverIPAddress: '::1',
-      _loupeKind: 'tunnel',
-      _tunnel: { protocol: 'unknown', bytesUp: 517, bytesDown: 4096, reason: 'bypassed' },
-      _clientHello: { alpn: [], versions: [] },
-      _loupeId: 'live.3',
-      _error: { code: 'upstream_reset', message: 'The server reset the tunnel.' },
-      _tags: ['bypassed'],
-    };
-    const { flows, repairs } = read(har([tunnel, { ...tunnel, _tunnel: { protocol: 'x' } }]));
+    const { flows, repairs } = read(
+      har([tunnelEntry, { ...tunnelEntry, _tunnel: { protocol: 'x' } }]),
+    );
     expect(flows[0]).toEqual({
       kind: 'tunnel',
       id: 'har1.1',
@@ -683,6 +690,7 @@ describe('importHar: never throws', () => {
     const next = random(2);
     const odd = [null, 0, -1, 1e308, 'x', '', '[::1]', [], {}, true, [1, 'a'], { text: 1 }];
     const docs = ['charles', 'chrome', 'insomnia', 'postdata'].map((n) => JSON.parse(fixture(n)));
+    docs.push(JSON.parse(har([tunnelEntry, wsEntry(), entry({ _loupeKind: 'http', _tls: {} })])));
     for (let i = 0; i < 400; i++) {
       const doc = structuredClone(docs[i % docs.length]) as Record<string, unknown>;
       for (let k = 0; k < 1 + Math.floor(next() * 4); k++) {
@@ -718,6 +726,15 @@ describe('jsonSyntaxError', () => {
   ])('%j: line %i, column %i', (input, line, column, problem) => {
     expect(() => JSON.parse(input)).toThrow();
     expect(jsonSyntaxError(input)).toEqual({ line, column, problem });
+  });
+
+  it('gives no position, rather than overflow, for nesting deeper than it can follow', () => {
+    const deep = '['.repeat(200_000);
+    expect(jsonSyntaxError(deep)).toBeUndefined();
+    expect(importHar(deep, { idPrefix: 'x' })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^this file is not JSON \(.+\)$/),
+    });
   });
 
   it('finds nothing wrong with valid JSON', () => {
