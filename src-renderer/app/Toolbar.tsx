@@ -148,6 +148,20 @@ export function Toolbar() {
       >
         Clear
       </button>
+      <FilterField />
+      <QuickToggles />
+      <span className="spacer" />
+      <ColumnMenu />
+      <button
+        type="button"
+        className="tool"
+        aria-pressed={sidebar}
+        title={`${sidebar ? 'Hide' : 'Show'} the host sidebar (${shortcutLabel('B')})`}
+        onClick={toggleSidebar}
+      >
+        Hosts
+      </button>
+      {/* At the end, as UI.md has Export: a wrapped toolbar keeps Columns on the first line. */}
       <button
         type="button"
         className="tool"
@@ -165,19 +179,6 @@ export function Toolbar() {
         onClick={() => setHarDialog('export')}
       >
         Export…
-      </button>
-      <FilterField />
-      <QuickToggles />
-      <span className="spacer" />
-      <ColumnMenu />
-      <button
-        type="button"
-        className="tool"
-        aria-pressed={sidebar}
-        title={`${sidebar ? 'Hide' : 'Show'} the host sidebar (${shortcutLabel('B')})`}
-        onClick={toggleSidebar}
-      >
-        Hosts
       </button>
       <button
         type="button"
