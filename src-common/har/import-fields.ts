@@ -62,7 +62,7 @@ export function readVersion(value: unknown, repairs: Repairs): string {
   if (h1) return `HTTP/1.${h1[1]}`;
   if (/^(HTTP\/2(\.0)?|h2c?)$/i.test(v)) return 'HTTP/2';
   if (/^(HTTP\/3(\.0)?|h3(-\d+)?)$/i.test(v)) return 'HTTP/3';
-  if (/^HTTP\/(0\.9|1\.0|1\.1)$/i.test(v)) return v.toUpperCase();
+  if (/^HTTP\/0\.9$/i.test(v)) return 'HTTP/0.9';
   repairs.note('version', value);
   return value;
 }
@@ -127,8 +127,8 @@ export function readDate(value: unknown): number | undefined {
 /**
  * Timings as the flow keeps them. HAR's `connect` already includes `ssl`, as the flow's does, so
  * both are copied. `blocked`, `dns`, `connect` and `ssl` may be absent (-1: did not happen);
- * `send`, `wait` and `receive` are required and non-negative, so a missing or negative one reads
- * as 0. Values are rounded to microseconds as Loupe's export writes them, so a file read, written
+ * `send`, `wait` and `receive` are required and non-negative (HAR 1.2; the schema also allows
+ * -1), so a missing or negative one reads as 0, which Loupe's export writes for them too. Values are rounded to microseconds as Loupe's export writes them, so a file read, written
  * and read again gives the same flow.
  */
 export function readTimings(value: unknown, repairs: Repairs): FlowTimings {
@@ -146,12 +146,14 @@ export function readTimings(value: unknown, repairs: Repairs): FlowTimings {
     return ms === undefined || ms < 0 ? -1 : roundMs(ms);
   };
   const required = (v: unknown): number => {
-    const ms = number(v);
-    if (ms === undefined || ms < 0) {
-      if (v === undefined || ms !== undefined) repairs.note('timingsRequired');
+    if (v === undefined) {
+      repairs.note('timingsRequired');
       return 0;
     }
-    return roundMs(ms);
+    const ms = number(v);
+    // -1 (did not happen) is what the HAR schema allows and some tools write: no repair.
+    if (ms !== undefined && ms < -1) repairs.note('timingsRequired');
+    return ms === undefined || ms < 0 ? 0 : roundMs(ms);
   };
   return {
     blocked: optional(t.blocked),

@@ -287,7 +287,7 @@ describe('importHar: repairs, counted per entry and told once per kind', () => {
     const version = entry({
       request: { ...(entry().request as object), httpVersion: 'SPDY/3' },
     });
-    const timings = entry({ timings: { send: -5, wait: '4', receive: 1, dns: 'soon' } });
+    const timings = entry({ timings: { send: -5, wait: '4', receive: -1, dns: 'soon' } });
     const noUrl = entry({ request: { method: 'GET', url: '' } });
     const base64 = entry({
       response: {
@@ -338,7 +338,10 @@ describe('importHar: repairs, counted per entry and told once per kind', () => {
     const first = read(har([entry({ startedDateTime: null }), entry()])).flows;
     expect(first[0]!.startedAt).toBe(Date.parse('2026-11-24T12:00:00.123Z'));
     expect(flows[5]!.request.httpVersion).toBe('SPDY/3');
-    expect(flows[6]!.timings).toMatchObject({ dns: -1, send: 0, wait: 4, receive: 1 });
+    expect(flows[6]!.timings).toMatchObject({ dns: -1, send: 0, wait: 4, receive: 0 });
+    // -1 alone, which the schema allows, is read as 0 without a repair.
+    const minusOne = entry({ timings: { send: -1, wait: -1, receive: -1 } });
+    expect(read(har([minusOne])).repairs).toEqual([]);
     expect(text(result.bodies.get('har1.8:res'))).toBe('not base64!');
     expect(flows[8]!.request.headers).toEqual([['X-N', '5']]);
     expect(flows[8]!.response!.status).toBe(204);
