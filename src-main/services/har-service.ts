@@ -211,7 +211,8 @@ export function createHarService(
       async () => {
         if (job.downloadUrl) {
           downloads.set(job.id, target);
-          await keepRecent();
+          // Removing old exports is best effort: it must not fail this one.
+          await keepRecent().catch(() => undefined);
         }
         send({
           state: 'done',
