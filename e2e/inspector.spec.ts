@@ -66,6 +66,7 @@ test('an empty selection explains itself; tabs work from the keyboard', async ({
   await expect(tab(page, 'response')).toHaveAttribute('aria-selected', 'true');
   // The table keeps its arrow keys: focus in the table moves the selection, not the tabs.
   await curl(loupe.proxyUrl, `${origin()}/binary`);
+  await expect(page.getByTestId('flow-row')).toHaveCount(2);
   await page.getByTestId('flow-table').focus();
   await page.keyboard.press('ArrowDown');
   await expect(inspector(page)).toContainText('/binary');
@@ -262,4 +263,50 @@ test('the WebSocket tab lists messages with direction, type and size, and decode
   await expect(page.getByTestId('ws-payload')).toContainText('"kind": "json",');
   await messages.filter({ hasText: '00 01 02 fe ff' }).first().click();
   await expect(page.getByTestId('ws-payload')).toContainText('00000000  00 01 02 fe ff');
+});
+
+test('a bypassed tunnel says why it was not decrypted and what it relayed', async ({ page }) => {
+  await loupe.stop();
+  loupe = await startLoupe(['--bypass', 'bank.example.test']);
+  await page.goto(loupe.uiUrl);
+  // TLS to a plain HTTP server through a bypassed tunnel: the handshake fails, the tunnel stays.
+  await curl(loupe.proxyUrl, `https://bank.example.test:${upstream.port}/`, ['-k']).catch(
+    () => undefined,
+  );
+  const row = page.getByTestId('flow-row').filter({ hasText: 'bank.example.test' });
+  await expect(row).toHaveCount(1);
+  await row.click();
+  await expect(page.getByTestId('inspector-tab')).toHaveCount(1);
+  await expect(page.getByTestId('overview-url')).toHaveText(`bank.example.test:${upstream.port}`);
+  await expect(page.getByTestId('overview-reason')).toContainText(/bypass/i);
+  // Bypassed at CONNECT, so no ClientHello was read; the bytes relayed are counted.
+  await expect(page.getByTestId('overview')).toContainText(/\d+ B up · \d+ B down/);
+  await expect(page.getByTestId('copy-curl')).toHaveCount(0);
+});
+
+test('several selected rows are counted; the pane resizes and the table keeps its rows', async ({
+  page,
+}) => {
+  await page.goto(loupe.uiUrl);
+  for (const path of ['/a', '/b', '/c']) await curl(loupe.proxyUrl, `${origin()}${path}`);
+  const rows = page.getByTestId('flow-row');
+  await expect(rows).toHaveCount(3);
+  await rows.nth(0).click();
+  await rows.nth(2).click({ modifiers: ['Shift'] });
+  await expect(page.getByTestId('inspector-multi')).toHaveText(/^3 flows selected/);
+  await expect(inspector(page)).toContainText('/c');
+
+  const before = (await inspector(page).boundingBox())!.height;
+  const handle = (await page.getByTestId('inspector-resizer').boundingBox())!;
+  await page.mouse.move(handle.x + 200, handle.y + handle.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(handle.x + 200, handle.y - 100, { steps: 5 });
+  await page.mouse.up();
+  const after = (await inspector(page).boundingBox())!.height;
+  expect(after).toBeGreaterThan(before + 80);
+  await page.getByTestId('inspector-resizer').focus();
+  await page.keyboard.press('ArrowDown');
+  expect((await inspector(page).boundingBox())!.height).toBeLessThan(after);
+  await expect(rows).toHaveCount(3);
+  await expect(rows.nth(0)).toBeVisible();
 });
