@@ -3,7 +3,7 @@
  * flow count; an import's tab closes (after asking) and says what was repaired to read it. Shown
  * only once a file is open: with the live session alone there is nothing to switch.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { SessionInfo } from '../../../src-common/api/contract';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { useStore } from '../../store/store';
@@ -13,6 +13,8 @@ const count = (n: number): string => n.toLocaleString('en-US');
 
 function RepairsBadge({ info }: { info: SessionInfo }) {
   const [open, setOpen] = useState(false);
+  const badge = useRef<HTMLButtonElement>(null);
+  const popover = useRef<HTMLDivElement>(null);
   const repairs = info.repairs ?? [];
   const skipped = info.skipped ?? 0;
   if (repairs.length === 0 && skipped === 0) return null;
@@ -22,45 +24,56 @@ function RepairsBadge({ info }: { info: SessionInfo }) {
   ]
     .filter(Boolean)
     .join(', ');
+  // A popover lives in the top layer, so the tab strip's scrolling cannot clip it; it is placed
+  // under its badge, and Esc or a click elsewhere closes it.
+  const toggle = (): void => {
+    const pop = popover.current;
+    const at = badge.current?.getBoundingClientRect();
+    if (!pop || !at) return;
+    pop.style.top = `${at.bottom + 4}px`;
+    pop.style.left = `${Math.max(8, Math.min(at.left, window.innerWidth - 380))}px`;
+    pop.togglePopover();
+  };
   return (
-    <span className="repairs-wrap">
+    <>
       <button
+        ref={badge}
         type="button"
         className="repairs-badge"
         data-testid="repairs-badge"
         aria-expanded={open}
         title="What Loupe repaired or left out to read this file"
-        onClick={() => setOpen(!open)}
+        onClick={toggle}
       >
         {label}
       </button>
-      {open && (
-        <div
-          className="repairs-popover"
-          role="dialog"
-          aria-label={`Repairs in ${info.name}`}
-          onKeyDown={(e) => e.key === 'Escape' && setOpen(false)}
-        >
-          <p className="repairs-head">
-            {info.name}
-            {info.creator ? ` (from ${info.creator})` : ''} did not quite follow HAR 1.2:
-          </p>
-          <ul>
-            {repairs.map((r, i) => (
-              <li key={i}>{r}</li>
-            ))}
-            {skipped > 0 && (
-              <li>
-                {skipped} {skipped === 1 ? 'entry was' : 'entries were'} unreadable and left out.
-              </li>
-            )}
-          </ul>
-          <button type="button" onClick={() => setOpen(false)} autoFocus>
-            Close
-          </button>
-        </div>
-      )}
-    </span>
+      <div
+        ref={popover}
+        popover="auto"
+        className="repairs-popover"
+        role="dialog"
+        aria-label={`Repairs in ${info.name}`}
+        onToggle={(e) => setOpen((e.nativeEvent as ToggleEvent).newState === 'open')}
+      >
+        <p className="repairs-head">
+          {info.name}
+          {info.creator ? ` (from ${info.creator})` : ''} did not quite follow HAR 1.2:
+        </p>
+        <ul>
+          {repairs.map((r, i) => (
+            <li key={i}>{r}</li>
+          ))}
+          {skipped > 0 && (
+            <li>
+              {skipped} {skipped === 1 ? 'entry was' : 'entries were'} unreadable and left out.
+            </li>
+          )}
+        </ul>
+        <button type="button" onClick={() => popover.current?.hidePopover()}>
+          Close
+        </button>
+      </div>
+    </>
   );
 }
 
