@@ -134,7 +134,13 @@ export function BodyView({ info, headers, startLine }: BodyViewProps) {
           data-testid="copy-body"
           disabled={!body}
           onClick={() =>
-            body && void copyWithToast(decodeText(body.bytes, charset).text, 'the body')
+            body &&
+            void copyWithToast(
+              decodeText(body.bytes, charset).text,
+              complete
+                ? 'the body'
+                : `the loaded ${formatBytes(body.bytes.length)} (Load all to copy everything)`,
+            )
           }
         >
           Copy body

@@ -132,7 +132,8 @@ export function MessageView({ flow, side }: { flow: HttpFlow; side: 'request' | 
           ))}
         {sub === 'body' && (
           <BodyView
-            key={message.body.bodyId ?? `${flow.id}:${side}`}
+            // A body still arriving is read again once more of it was captured.
+            key={`${message.body.bodyId ?? `${flow.id}:${side}`}:${message.body.captured}`}
             info={message.body}
             headers={message.headers}
             startLine={startLine}
