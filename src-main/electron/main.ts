@@ -98,9 +98,10 @@ function main(): void {
       const options = {
         title: 'Open HAR',
         properties: ['openFile' as const],
+        // Some tools save HAR as .json: both show at once, without switching filters.
         filters: [
-          { name: 'HAR', extensions: ['har'] },
-          { name: 'JSON', extensions: ['json'] },
+          { name: 'HAR', extensions: ['har', 'json'] },
+          { name: 'All files', extensions: ['*'] },
         ],
       };
       const result = win

@@ -416,7 +416,13 @@ describe('HAR files through the native dialogs', () => {
     expect(save.options.defaultPath).toMatch(/^loupe-\d{4}-\d\d-\d\d-\d{4}-all\.har$/);
     expect(fake.rec.openDialogs.at(-1)).toMatchObject({
       parent: true,
-      options: { filters, properties: ['openFile'] },
+      options: {
+        filters: [
+          { name: 'HAR', extensions: ['har', 'json'] },
+          { name: 'All files', extensions: ['*'] },
+        ],
+        properties: ['openFile'],
+      },
     });
   });
 });
