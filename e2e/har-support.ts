@@ -44,6 +44,8 @@ export interface Fixture {
   flowCount: number;
   repairs: string[];
   skipped: number;
+  /** The first flow's URL (tunnels: host:port). */
+  firstUrl: string;
 }
 
 /** A fixture file and what importing it should give. */
@@ -52,5 +54,8 @@ export function fixture(name: (typeof FIXTURES)[number]): Fixture {
   const read = importHar(readFileSync(path, 'utf8'), { idPrefix: 'x.' });
   if (!read.ok) throw new Error(`${name}.har does not import: ${read.error}`);
   const { flows, repairs, skipped } = read.value;
-  return { name: `${name}.har`, path, flowCount: flows.length, repairs, skipped };
+  const first = flows[0]!;
+  const firstUrl =
+    first.kind === 'http' ? first.request.url : `${first.target.host}:${first.target.port}`;
+  return { name: `${name}.har`, path, flowCount: flows.length, repairs, skipped, firstUrl };
 }

@@ -116,9 +116,10 @@ test('opens each fixture as a session tab of its own, with its repairs', async (
       );
       await page.keyboard.press('Escape');
     }
-    // Opening a flow of the imported session selects it (the inspector shows it where built).
+    // A flow of the imported session opens in the inspector like a live one.
     await first.click();
     await expect(first).toHaveAttribute('aria-selected', 'true');
+    await expect(page.getByTestId('inspector')).toContainText(f.firstUrl);
   }
   await expect(tabs(page)).toHaveCount(FIXTURES.length + 1);
 

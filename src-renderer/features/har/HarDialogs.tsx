@@ -158,7 +158,11 @@ function ImportDialog({ onClose, dropped }: { onClose(): void; dropped?: File })
     setError(undefined);
     setProgress(file ? `Reading ${file.name}…` : 'Choosing…');
     const failed = await importHar(file, (f) =>
-      setProgress(`Uploading ${file?.name ?? ''}: ${Math.floor(f * 100)}%`),
+      setProgress(
+        f >= 1
+          ? `Opening ${file?.name ?? ''}…`
+          : `Uploading ${file?.name ?? ''}: ${Math.floor(f * 100)}%`,
+      ),
     );
     setProgress(undefined);
     if (failed) setError(failed);

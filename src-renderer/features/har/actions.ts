@@ -135,6 +135,7 @@ export async function importHar(
     let info: SessionInfo | null;
     if (file) {
       const uploadId = await upload(file, onProgress);
+      onProgress(1);
       const name = file.name.slice(0, 255) || 'upload.har';
       info = await getBridge().har.import({ kind: 'upload', uploadId, name });
     } else {
