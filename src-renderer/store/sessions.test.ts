@@ -89,6 +89,19 @@ describe('session switching', () => {
     expect(s().sessions.map((x) => x.id)).toEqual(['live', 'har1']);
   });
 
+  it('asks to clear only while the live session is shown', () => {
+    const store = createLoupeStore();
+    const s = store.getState;
+    s().applyBatch([live(1, 1)]);
+    s().showSession('har1', imported(1));
+    s().setConfirmingClear(true);
+    expect(s().confirmingClear).toBe(false);
+    expect(s().toasts.at(-1)?.message).toMatch(/live session/);
+    s().showLive();
+    s().setConfirmingClear(true);
+    expect(s().confirmingClear).toBe(true);
+  });
+
   it('keeps the shown import when the session list still has it', () => {
     const store = createLoupeStore();
     const s = store.getState;

@@ -311,6 +311,11 @@ export function createLoupeStore() {
         set({ connection });
       },
       setConfirmingClear(open) {
+        // Clear forgets the live session; asked while a file is shown (⌘K), it says so instead.
+        if (open && get().activeSessionId !== 'live') {
+          get().toast('info', 'Clear acts on the live session: show the Live tab first');
+          return;
+        }
         set({ confirmingClear: open });
       },
       setPreferencesOpen(open) {
