@@ -80,6 +80,7 @@ describe('session switching', () => {
     const s = store.getState;
     s().applyBatch([live(1, 1)]);
     s().showSession('har1', imported(2));
+    s().applyBatch([{ sessions: [info('live'), info('har1'), info('har2')] }]);
     s().showSession('har2', [httpFlow({ seq: 1, id: 'har2.1' })]);
     expect(s().ids).toEqual(['har2.1']);
     expect(s().liveStash?.ids).toEqual(['f1']);
@@ -102,12 +103,17 @@ describe('session switching', () => {
     expect(s().confirmingClear).toBe(true);
   });
 
-  it('keeps the shown import when the session list still has it', () => {
+  it('keeps the shown import when the list still has it, or is older than the import', () => {
     const store = createLoupeStore();
     const s = store.getState;
     s().showSession('har1', imported(1));
+    s().applyBatch([{ sessions: [info('live')] }]);
+    expect(s().activeSessionId).toBe('har1');
     s().applyBatch([{ sessions: [info('live'), info('har1')] }]);
     expect(s().activeSessionId).toBe('har1');
+    s().setSessions([info('live')]);
+    expect(s().activeSessionId).toBe('live');
+    s().showSession('har1', imported(1));
     s().showSession('live', []);
     expect(s().activeSessionId).toBe('live');
   });

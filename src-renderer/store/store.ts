@@ -144,6 +144,16 @@ function restoreLive(s: State): Partial<State> {
 }
 
 /**
+ * The shown session was in the list and is not in `next`. A list that never had it is older than
+ * the import (its event queued behind the import's reply), not a close.
+ */
+function wasClosed(s: State, next: readonly SessionInfo[]): boolean {
+  const shown = s.activeSessionId;
+  if (shown === 'live' || !s.sessions.some((x) => x.id === shown)) return false;
+  return !next.some((x) => x.id === shown);
+}
+
+/**
  * A batch while an imported session is shown: flow changes are the live session's and go to the
  * stash (O(batch), as on the table); the rest (stats, proxy, settings, notices) are global.
  */
@@ -210,9 +220,7 @@ export function createLoupeStore() {
             extra.jobs = jobs;
           }
         }
-        const shown = s.activeSessionId;
-        const closed =
-          shown !== 'live' && extra.sessions && !extra.sessions.some((x) => x.id === shown);
+        const closed = extra.sessions && wasClosed(s, extra.sessions);
         // The session on the table was closed (here or elsewhere): back to the live one.
         const back = closed ? restoreLive({ ...s, ...patch } as State) : {};
         set({ ...patch, ...extra, ...back });
@@ -238,9 +246,7 @@ export function createLoupeStore() {
       },
       setSessions(sessions) {
         const s = get();
-        const shown = s.activeSessionId;
-        const closed = shown !== 'live' && !sessions.some((x) => x.id === shown);
-        set({ sessions, ...(closed ? restoreLive(s) : {}) });
+        set({ sessions, ...(wasClosed(s, sessions) ? restoreLive(s) : {}) });
       },
       applyJobs(list) {
         set((s) => {
