@@ -310,3 +310,40 @@ test('several selected rows are counted; the pane resizes and the table keeps it
   await expect(rows).toHaveCount(3);
   await expect(rows.nth(0)).toBeVisible();
 });
+
+test('form bodies: urlencoded fields and multipart parts, and request cookies', async ({
+  page,
+}) => {
+  await openFlow(page, '/form', [
+    '-H',
+    'Cookie: sid=abc; theme=dark',
+    '--data-raw',
+    'name=Ada+Lovelace&lang=en&lang=fr&empty=',
+  ]);
+  await tab(page, 'request').click();
+  await subtab(page, 'cookies').click();
+  await expect(page.locator('[data-testid="cookie-row"][data-name="theme"]')).toContainText('dark');
+  await subtab(page, 'body').click();
+  await expect(viewer(page)).toHaveAttribute('data-viewer', 'form');
+  const fields = page.getByTestId('form-field');
+  await expect(fields).toHaveCount(4);
+  await expect(fields.first()).toContainText('Ada Lovelace');
+  await expect(page.locator('[data-testid="form-field"][data-name="lang"]')).toHaveCount(2);
+
+  await curl(loupe.proxyUrl, `${origin()}/upload`, [
+    '-F',
+    'title=Hello',
+    '-F',
+    'file=binary-ish;filename=a.bin',
+  ]);
+  const row = page.getByTestId('flow-row').filter({ hasText: '/upload' });
+  await row.click();
+  await tab(page, 'request').click();
+  await subtab(page, 'body').click();
+  await expect(viewer(page)).toHaveAttribute('data-viewer', 'form');
+  const parts = page.getByTestId('form-part');
+  await expect(parts).toHaveCount(2);
+  await expect(parts.first()).toContainText('title');
+  await expect(parts.first()).toContainText('Hello');
+  await expect(parts.nth(1)).toContainText('file “a.bin”');
+});
