@@ -191,3 +191,13 @@ describe('body parts', () => {
     expect(body.reads).toBe(2);
   });
 });
+
+describe('body parts of an unencoded body', () => {
+  it('keeps one view for decoded and wire reads', async () => {
+    const parts = createBodyParts();
+    const body = found(text);
+    await parts.read('f1:res', body, { offset: 0, length: 10, decoded: true });
+    await parts.read('f1:res', body, { offset: 0, length: 10, decoded: false });
+    expect(body.reads).toBe(1);
+  });
+});

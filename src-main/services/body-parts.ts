@@ -64,11 +64,11 @@ export function createBodyParts(opts: BodyPartsOptions = {}): BodyParts {
     }
   };
 
-  async function makeView(body: FoundBody, decoded: boolean): Promise<View> {
+  /** The bytes to serve: decoded when `undo`, else as stored. */
+  async function makeView(body: FoundBody, undo: boolean): Promise<View> {
     const wire = await body.read();
     const captured = body.info.captured;
     const coding = headerValue(body.headers, 'content-encoding');
-    const undo = decoded && !body.alreadyDecoded && codingsToUndo(coding).length > 0;
     if (!undo) return { bytes: wire, truncated: body.info.truncated, captured };
     const result = await decodeBody(wire, coding, {
       maxOutput: maxDecoded,
@@ -91,7 +91,12 @@ export function createBodyParts(opts: BodyPartsOptions = {}): BodyParts {
   }
 
   async function viewOf(bodyId: string, body: FoundBody, decoded: boolean): Promise<View> {
-    const key = `${bodyId}\u0000${decoded ? 'decoded' : 'wire'}`;
+    // With nothing to undo both views are the stored bytes: keep them once.
+    const undo =
+      decoded &&
+      !body.alreadyDecoded &&
+      codingsToUndo(headerValue(body.headers, 'content-encoding')).length > 0;
+    const key = `${bodyId}\u0000${undo ? 'decoded' : 'wire'}`;
     const hit = cache.get(key);
     if (hit && hit.captured === body.info.captured) {
       // Touch: most recently used goes last.
@@ -101,7 +106,7 @@ export function createBodyParts(opts: BodyPartsOptions = {}): BodyParts {
     }
     let pending = making.get(key);
     if (!pending) {
-      pending = makeView(body, decoded).finally(() => making.delete(key));
+      pending = makeView(body, undo).finally(() => making.delete(key));
       making.set(key, pending);
       const view = await pending;
       remember(key, view);
