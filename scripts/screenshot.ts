@@ -19,8 +19,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const OUTPUT = join(ROOT, 'docs/screenshot.png');
-const VIEWPORT = { width: 1440, height: 900 };
+const OUTPUT = process.env.SCREENSHOT_OUT ?? join(ROOT, 'docs/screenshot.png');
+const VIEWPORT = {
+  width: Number(process.env.SCREENSHOT_WIDTH ?? 1440),
+  height: Number(process.env.SCREENSHOT_HEIGHT ?? 900),
+};
 const HOSTS = ['api.example.test', 'cdn.example.test', 'www.example.test'];
 const SECURE_HOST = 'pay.example.test';
 /** The flow the inspector shows: a JSON list with some depth. */

@@ -40,14 +40,14 @@ export const MAX_WIDTH = 2000;
 /** The default set fits beside the sidebar in a 1280 px window. */
 export const DEFAULT_COLUMNS: readonly Required<ColumnPreference>[] = [
   { id: 'seq', visible: true, width: 48 },
-  { id: 'status', visible: true, width: 56 },
-  { id: 'method', visible: true, width: 68 },
+  { id: 'status', visible: true, width: 66 },
+  { id: 'method', visible: true, width: 78 },
   { id: 'host', visible: true, width: 170 },
-  { id: 'path', visible: true, width: 240 },
+  { id: 'path', visible: true, width: 300 },
   { id: 'type', visible: true, width: 120 },
-  { id: 'reqSize', visible: false, width: 72 },
-  { id: 'resSize', visible: true, width: 72 },
-  { id: 'duration', visible: true, width: 72 },
+  { id: 'reqSize', visible: false, width: 86 },
+  { id: 'resSize', visible: true, width: 86 },
+  { id: 'duration', visible: true, width: 86 },
   { id: 'time', visible: true, width: 96 },
   { id: 'protocol', visible: true, width: 110 },
 ];
