@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm run build`: bundles what a package ships into out/ (no packaging):
 //   out/main/loupe.js         the `loupe` command (headless, ca) for plain Node
+//   out/main/har-import-worker.js, out/electron/har-import-worker.cjs
+//                             HAR import's worker thread, found beside the bundle that starts it
 //   out/renderer/             the React UI: index.html, app.js, app.css
 //   out/electron/main.cjs     Electron main (the engine plus the window); `electron` stays external
 //   out/preload/preload.cjs   the sandboxed preload; it may require only `electron`
@@ -23,7 +25,10 @@ const cjsMeta = {
 const targets = {
   main: () =>
     build({
-      entryPoints: { 'main/loupe': 'src-main/headless/cli.ts' },
+      entryPoints: {
+        'main/loupe': 'src-main/headless/cli.ts',
+        'main/har-import-worker': 'src-main/services/har-import-worker.ts',
+      },
       outdir: 'out',
       bundle: true,
       platform: 'node',
@@ -81,6 +86,11 @@ const targets = {
       entryPoints: { 'electron/main': 'src-main/electron/main.ts' },
       sourcemap: true,
       ...cjsMeta,
+    });
+    await build({
+      ...electronBundle,
+      entryPoints: { 'electron/har-import-worker': 'src-main/services/har-import-worker.ts' },
+      sourcemap: true,
     });
     await build({
       ...electronBundle,

@@ -7,7 +7,7 @@
  * from the file's text), and the file was at most MAX_IMPORT_BYTES.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
   summarize,
@@ -20,9 +20,14 @@ import {
   type SessionsSection,
 } from '../../src-common/api/contract';
 import type { BodyInfo, Flow, HeaderPair } from '../../src-common/flow';
-import { importHar } from '../../src-common/har/import';
 import { writeHarFile } from '../flows/har-file';
 import { ApiFailure } from './api-failure';
+import {
+  importHarFile,
+  UnreadableFile,
+  type ImportOptions,
+  type ImportProgress,
+} from './har-import';
 import type { Session } from './session';
 
 /** What the host process offers the HAR service (Electron's dialogs; headless downloads). */
@@ -74,6 +79,8 @@ export const MAX_IMPORT_BYTES = 500 * 1024 * 1024;
 const KEEP_EXPORTS = 5;
 /** Progress events per job at most every this many ms (the end is always sent). */
 const PROGRESS_MS = 100;
+/** An import shows as a job once it has taken this long. */
+const IMPORT_JOB_AFTER_MS = 500;
 
 interface Imported {
   info: SessionInfo;
@@ -113,6 +120,8 @@ export function createHarService(
   session: Session,
   emit: (event: ApiEvent) => void,
   host: HarHost,
+  /** Tests only: where the import runs (`worker: null` runs it inline). */
+  importOptions: Pick<ImportOptions, 'worker'> = {},
 ): HarService {
   const imported = new Map<string, Imported>();
   let importSeq = 0;
@@ -300,8 +309,56 @@ export function createHarService(
     },
   };
 
+  /**
+   * An import's progress as a job, once it has run IMPORT_JOB_AFTER_MS (a small file opens
+   * before a progress line could be read; the dialog and its toast say the rest). Then at most
+   * every PROGRESS_MS, and always the end.
+   */
+  const importJob = (name: string) => {
+    const job: Job = {
+      id: `import-${++jobSeq}`,
+      kind: 'import',
+      title: `Reading ${name}`,
+      done: 0,
+      total: 0,
+      state: 'running',
+    };
+    let shown = false;
+    let last = 0;
+    const send = (): void => {
+      last = Date.now();
+      emit({ jobs: [{ ...job }] });
+    };
+    const timer = setTimeout(() => {
+      shown = true;
+      send();
+    }, IMPORT_JOB_AFTER_MS);
+    return {
+      progress(p: ImportProgress): void {
+        if (p.phase === 'parsing') {
+          // One long step with nothing to count: shown as not yet started.
+          Object.assign(job, { title: `Reading the entries of ${name}`, done: 0, total: 1 });
+        } else {
+          job.title =
+            p.phase === 'reading'
+              ? `Reading ${name}`
+              : `Opening ${p.total.toLocaleString('en-US')} ${p.total === 1 ? 'entry' : 'entries'} of ${name}`;
+          job.done = p.done;
+          job.total = p.total;
+        }
+        if (shown && Date.now() - last >= PROGRESS_MS) send();
+      },
+      end(state: 'done' | 'failed', message: string): void {
+        clearTimeout(timer);
+        job.state = state;
+        job.message = message;
+        if (state === 'done') job.done = job.total;
+        if (shown) send();
+      },
+    };
+  };
+
   const open = async (path: string, name: string): Promise<SessionInfo> => {
-    let text: string;
     try {
       const size = (await stat(path)).size;
       if (size > MAX_IMPORT_BYTES) {
@@ -310,7 +367,6 @@ export function createHarService(
           `${name} is ${bytes(size)}; Loupe opens HAR files up to ${bytes(MAX_IMPORT_BYTES)}`,
         );
       }
-      text = await readFile(path, 'utf8');
     } catch (err) {
       if (err instanceof ApiFailure) throw err;
       throw new ApiFailure(
@@ -319,9 +375,21 @@ export function createHarService(
       );
     }
     const id = `har${++importSeq}`;
-    const result = importHar(text, { idPrefix: `${id}.` });
+    const job = importJob(name);
+    let result;
+    try {
+      // Read, parsed and converted in a worker thread: main keeps forwarding meanwhile.
+      result = await importHarFile(path, `${id}.`, { ...importOptions, onProgress: job.progress });
+    } catch (err) {
+      const message = `${name} could not be read: ${(err as Error).message}`;
+      job.end('failed', message);
+      if (err instanceof UnreadableFile) throw new ApiFailure('invalid_argument', message);
+      throw err;
+    }
     if (!result.ok) {
-      throw new ApiFailure('invalid_argument', `${name} could not be opened: ${result.error}`);
+      const message = `${name} could not be opened: ${result.error}`;
+      job.end('failed', message);
+      throw new ApiFailure('invalid_argument', message);
     }
     const { flows, bodies, creator, repairs, skipped } = result.value;
     const info: SessionInfo = {
@@ -341,6 +409,7 @@ export function createHarService(
       bodies,
       owners: bodyOwners(flows),
     });
+    job.end('done', `Opened ${plural(flows.length, 'flow')}`);
     emit({ sessions: list() });
     return info;
   };

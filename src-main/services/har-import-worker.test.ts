@@ -1,0 +1,330 @@
+/**
+ * HAR import off main's thread (har-import.ts, har-import-worker.ts): the worker gives what the
+ * inline importHar gives, falls back inline when it cannot start or dies, and keeps main's event
+ * loop answering during a large import that stalls it for seconds inline. The bundled CLI finds
+ * its built worker beside it.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { ApiEvent, Job } from '../../src-common/api/contract';
+import { importHar, type HarImportResult } from '../../src-common/har/import';
+import { importHarFile, UnreadableFile, workerScript, type ImportProgress } from './har-import';
+
+const ROOT = join(import.meta.dirname, '../..');
+const FIXTURES = join(ROOT, 'test-fixtures/har');
+const FIXTURE_NAMES = [
+  'charles',
+  'chrome',
+  'firefox',
+  'safari',
+  'insomnia',
+  'postdata',
+  'with-bom',
+];
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'loupe-har-worker-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A result as comparable text: body bytes as hex. */
+const text = (r: HarImportResult): string =>
+  JSON.stringify(r, (_k, v: unknown) =>
+    v instanceof Map
+      ? [...(v as Map<string, Uint8Array>)].map(([id, b]) => [id, Buffer.from(b).toString('hex')])
+      : v,
+  );
+
+const inline = async (path: string, prefix = 'har1.'): Promise<HarImportResult> =>
+  importHar(await readFile(path, 'utf8'), { idPrefix: prefix });
+
+/**
+ * A HAR of `entries` small exchanges (as a browser's export of a busy page), every 20th with a
+ * base64 image body: about 800 bytes an entry.
+ */
+function bigHar(entries: number): string {
+  const png = Buffer.alloc(3000, 7).toString('base64');
+  const parts: string[] = [];
+  const start = Date.parse('2026-11-30T10:00:00Z');
+  for (let i = 0; i < entries; i++) {
+    const image = i % 20 === 0;
+    const body = image
+      ? { size: 3000, mimeType: 'image/png', text: png, encoding: 'base64' }
+      : {
+          size: 120,
+          mimeType: 'application/json',
+          text: JSON.stringify({ n: i, items: [1, 2, 3], name: 'item '.repeat(16) }),
+        };
+    parts.push(
+      JSON.stringify({
+        startedDateTime: new Date(start + i).toISOString(),
+        time: 12.5,
+        request: {
+          method: 'GET',
+          url: `https://api.example.test/items/${i}?page=${i % 7}`,
+          httpVersion: 'HTTP/1.1',
+          headers: [
+            { name: 'Host', value: 'api.example.test' },
+            { name: 'Accept', value: 'application/json' },
+            {
+              name: 'User-Agent',
+              value: 'Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Safari/605.1.15',
+            },
+          ],
+          queryString: [{ name: 'page', value: String(i % 7) }],
+          cookies: [],
+          headersSize: -1,
+          bodySize: 0,
+        },
+        response: {
+          status: 200,
+          statusText: 'OK',
+          httpVersion: 'HTTP/1.1',
+          headers: [
+            { name: 'Content-Type', value: body.mimeType },
+            { name: 'Cache-Control', value: 'no-store' },
+          ],
+          cookies: [],
+          content: body,
+          redirectURL: '',
+          headersSize: -1,
+          bodySize: body.size,
+        },
+        cache: {},
+        timings: { blocked: 0.1, dns: -1, connect: -1, ssl: -1, send: 0.2, wait: 10, receive: 2.2 },
+        serverIPAddress: '',
+        connection: String(i % 6),
+      }),
+    );
+  }
+  return `{"log":{"version":"1.2","creator":{"name":"WebKit Web Inspector","version":"1.0"},"pages":[],"entries":[${parts.join(',')}]}}`;
+}
+
+/** Runs `work` while a 5 ms interval ticks on this thread; the longest gap between ticks. */
+async function longestStall<T>(work: () => Promise<T>): Promise<{ value: T; stall: number }> {
+  let last = performance.now();
+  let stall = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    stall = Math.max(stall, now - last);
+    last = now;
+  }, 5);
+  try {
+    const value = await work();
+    stall = Math.max(stall, performance.now() - last);
+    return { value, stall };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+describe('importHarFile', () => {
+  it('finds the worker beside this module: the TypeScript source here', () => {
+    expect(workerScript()?.pathname).toMatch(/\/src-main\/services\/har-import-worker\.ts$/);
+    expect(workerScript(pathToFileURL(join(dir, 'x.js')).href)).toBeUndefined();
+  });
+
+  it.each(FIXTURE_NAMES)('reads %s.har in the worker exactly as importHar does', async (name) => {
+    const path = join(FIXTURES, `${name}.har`);
+    const phases: ImportProgress['phase'][] = [];
+    const result = await importHarFile(path, 'har1.', { onProgress: (p) => phases.push(p.phase) });
+    expect(result.ok).toBe(true);
+    expect(text(result)).toBe(text(await inline(path)));
+    // Reading and converting are reported only by the worker: it ran.
+    expect(phases[0]).toBe('reading');
+    expect(phases.at(-1)).toBe('converting');
+  });
+
+  it('gives importHar’s refusal for a file that is not a HAR, and UnreadableFile for none', async () => {
+    const broken = join(dir, 'broken.har');
+    await writeFile(broken, '{"log": {"entries": [ {"request": ');
+    const refused = await importHarFile(broken, 'har1.');
+    expect(refused).toEqual(await inline(broken));
+    expect(refused.ok).toBe(false);
+    await expect(importHarFile(dir, 'har1.')).rejects.toThrow(UnreadableFile);
+    await expect(importHarFile(join(dir, 'missing.har'), 'har1.')).rejects.toThrow(/ENOENT/);
+  });
+
+  it('falls back inline when the worker cannot start or dies', async () => {
+    const path = join(FIXTURES, 'chrome.har');
+    const expected = text(await inline(path));
+    const phases: string[] = [];
+    const missing = await importHarFile(path, 'har1.', {
+      worker: pathToFileURL(join(dir, 'no-such-worker.js')),
+      onProgress: (p) => phases.push(p.phase),
+    });
+    expect(text(missing)).toBe(expected);
+    expect(phases).toEqual(['parsing']);
+    const dies = join(dir, 'dies.mjs');
+    await writeFile(dies, 'process.exit(3);\n');
+    expect(text(await importHarFile(path, 'har1.', { worker: pathToFileURL(dies) }))).toBe(
+      expected,
+    );
+    const throws = join(dir, 'throws.mjs');
+    await writeFile(throws, 'throw new Error("broken worker");\n');
+    expect(text(await importHarFile(path, 'har1.', { worker: pathToFileURL(throws) }))).toBe(
+      expected,
+    );
+    expect(text(await importHarFile(path, 'har1.', { worker: null }))).toBe(expected);
+  });
+
+  it('keeps main’s event loop answering through a large import that stalls it inline', async () => {
+    const path = join(dir, 'big.har');
+    await writeFile(path, bigHar(80_000));
+    const size = (await readFile(path)).length;
+    expect(size).toBeGreaterThan(60 * 1024 * 1024);
+    const before = await longestStall(() => importHarFile(path, 'har1.', { worker: null }));
+    const progress: ImportProgress[] = [];
+    const after = await longestStall(() =>
+      importHarFile(path, 'har1.', { onProgress: (p) => progress.push(p) }),
+    );
+    console.log(
+      `import of ${(size / 1024 / 1024).toFixed(0)} MB, 80,000 entries: longest stall on main ` +
+        `inline ${before.stall.toFixed(0)} ms, with the worker ${after.stall.toFixed(0)} ms ` +
+        `(${(before.stall / after.stall).toFixed(1)}× shorter)`,
+    );
+    const [was, now] = [before.value, after.value];
+    expect(was.ok && now.ok).toBe(true);
+    if (!was.ok || !now.ok) return;
+    expect(now.value.flows).toHaveLength(80_000);
+    expect(now.value.bodies.size).toBe(was.value.bodies.size);
+    expect(now.value.flows[79_999]).toEqual(was.value.flows[79_999]);
+    const image = (r: typeof now) => Buffer.from(r.value.bodies.get('har1.79981:res')!);
+    expect(image(now).length).toBe(3000);
+    expect(image(now).equals(image(was))).toBe(true);
+    // Flows came in batches, each its own turn of the event loop.
+    expect(progress.filter((p) => p.phase === 'converting').length).toBeGreaterThan(40);
+    expect(before.stall).toBeGreaterThan(1000);
+    expect(after.stall).toBeLessThan(250);
+  }, 60_000);
+});
+
+/** Runs a command to its end; rejects with its output when it fails. */
+function run(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(out))));
+  });
+}
+
+describe('the built bundles', () => {
+  beforeAll(async () => {
+    await run(['scripts/build.js', 'main', '--quiet']);
+    await run(['scripts/build.js', 'electron', '--quiet']);
+  }, 60_000);
+
+  it('find their worker beside them, and it reads a HAR as the source does', async () => {
+    const cli = pathToFileURL(join(ROOT, 'out/main/loupe.js')).href;
+    const electron = pathToFileURL(join(ROOT, 'out/electron/main.cjs')).href;
+    const path = join(FIXTURES, 'safari.har');
+    const expected = text(await inline(path));
+    for (const [bundle, worker] of [
+      [cli, 'out/main/har-import-worker.js'],
+      [electron, 'out/electron/har-import-worker.cjs'],
+    ] as const) {
+      const script = workerScript(bundle)!;
+      expect(script.pathname).toBe(join(ROOT, worker));
+      const phases: string[] = [];
+      const result = await importHarFile(path, 'har1.', {
+        worker: script,
+        onProgress: (p) => phases.push(p.phase),
+      });
+      expect(text(result)).toBe(expected);
+      expect(phases[0]).toBe('reading');
+    }
+  });
+
+  it('`node out/main/loupe.js headless` opens an uploaded HAR in its worker', async () => {
+    const data = join(dir, 'cli-data');
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'out/main/loupe.js'),
+        'headless',
+        '--port',
+        '0',
+        '--ui-port',
+        '0',
+        '--data-dir',
+        data,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOUPE_NO_BROWSER: '1' } },
+    );
+    try {
+      const ui = await new Promise<{ port: number; token: string }>((resolve, reject) => {
+        let out = '';
+        child.stderr.on('data', (d: Buffer) => (out += d));
+        child.on('exit', (code) => reject(new Error(`loupe exited with ${code}\n${out}`)));
+        child.stdout.on('data', (d: Buffer) => {
+          out += d;
+          const m = /^ui listening on http:\/\/127\.0\.0\.1:(\d+)\/\?token=(\S+)$/m.exec(out);
+          if (m) resolve({ port: Number(m[1]), token: m[2]! });
+        });
+      });
+      const origin = `http://127.0.0.1:${ui.port}`;
+      const up = await fetch(`${origin}/upload?token=${ui.token}`, {
+        method: 'POST',
+        headers: { Origin: origin },
+        body: bigHar(40_000),
+      });
+      expect(up.status).toBe(200);
+      const { uploadId } = (await up.json()) as { uploadId: string };
+      const ws = new WebSocket(`ws://127.0.0.1:${ui.port}/api?token=${ui.token}`, {
+        headers: { Origin: origin },
+      });
+      const replies = new Map<number, unknown>();
+      const jobs: Job[] = [];
+      const reply = (id: number): Promise<unknown> =>
+        new Promise((resolve) => {
+          const check = (): void => {
+            if (replies.has(id)) resolve(replies.get(id));
+            else setTimeout(check, 10);
+          };
+          check();
+        });
+      ws.on('message', (raw) => {
+        const message = JSON.parse(String(raw)) as { id?: number; payload?: ApiEvent };
+        if (typeof message.id === 'number') replies.set(message.id, message);
+        jobs.push(...(message.payload?.jobs ?? []));
+      });
+      await new Promise((resolve, reject) => ws.on('open', resolve).on('error', reject));
+      ws.send(
+        JSON.stringify({
+          id: 1,
+          channel: 'loupe:har.import',
+          args: [{ kind: 'upload', uploadId, name: 'big.har' }],
+        }),
+      );
+      expect(await reply(1)).toMatchObject({
+        ok: true,
+        result: { id: 'har1', kind: 'imported', name: 'big.har', flowCount: 40_000 },
+      });
+      // A second's import shows as a job; its entries are counted only by the worker's batches.
+      expect(jobs.at(-1)).toMatchObject({
+        kind: 'import',
+        state: 'done',
+        title: 'Opening 40,000 entries of big.har',
+        done: 40_000,
+        total: 40_000,
+        message: 'Opened 40,000 flows',
+      });
+      ws.send(JSON.stringify({ id: 2, channel: 'loupe:sessions.flows', args: ['har1'] }));
+      const flows = (await reply(2)) as { result: { id: string }[] };
+      expect(flows.result.map((f) => f.id).slice(0, 2)).toEqual(['har1.1', 'har1.2']);
+      ws.close();
+    } finally {
+      child.kill();
+    }
+  });
+});
