@@ -14,6 +14,8 @@ import WebSocket from 'ws';
 import type { ApiEvent, Job } from '../../src-common/api/contract';
 import { importHar, type HarImportResult } from '../../src-common/har/import';
 import { importHarFile, UnreadableFile, workerScript, type ImportProgress } from './har-import';
+import { createHarService } from './har-service';
+import { openSession, type Session } from './session';
 
 const ROOT = join(import.meta.dirname, '../..');
 const FIXTURES = join(ROOT, 'test-fixtures/har');
@@ -176,6 +178,14 @@ describe('importHarFile', () => {
     expect(text(await importHarFile(path, 'har1.', { worker: null }))).toBe(expected);
   });
 
+  it('fails in words, without falling back inline, when the worker runs out of memory', async () => {
+    const path = join(dir, 'mid.har');
+    await writeFile(path, bigHar(10_000));
+    const lost = importHarFile(path, 'har1.', { resourceLimits: { maxOldGenerationSizeMb: 8 } });
+    await expect(lost).rejects.toThrow(UnreadableFile);
+    await expect(lost).rejects.toThrow('there is not enough memory to open it');
+  });
+
   it('keeps main’s event loop answering through a large import that stalls it inline', async () => {
     const path = join(dir, 'big.har');
     await writeFile(path, bigHar(80_000));
@@ -205,6 +215,83 @@ describe('importHarFile', () => {
     expect(before.stall).toBeGreaterThan(1000);
     expect(after.stall).toBeLessThan(250);
   }, 60_000);
+});
+
+let medium: string | undefined;
+/** A 40,000-entry HAR (about 46 MB), written once. */
+async function mediumHar(): Promise<string> {
+  if (!medium) {
+    medium = join(dir, 'medium.har');
+    await writeFile(medium, bigHar(40_000));
+  }
+  return medium;
+}
+
+describe('har.import in the service', () => {
+  let session: Session;
+  beforeAll(async () => {
+    session = await openSession({
+      dataDir: join(dir, 'service-data'),
+      host: '127.0.0.1',
+      port: 0,
+      version: '0.0.0-test',
+      mode: 'headless',
+    });
+  });
+  afterAll(async () => {
+    await session.close();
+  });
+
+  it('opens a file when the worker cannot start, as before', async () => {
+    const events: ApiEvent[] = [];
+    const path = join(FIXTURES, 'safari.har');
+    const svc = createHarService(
+      session,
+      (e) => events.push(e),
+      { chooseOpenPath: async () => path },
+      { worker: pathToFileURL(join(dir, 'no-such-worker.js')) },
+    );
+    const info = (await svc.har.import({ kind: 'dialog' }))!;
+    const expected = await inline(path);
+    expect(expected.ok && info.flowCount === expected.value.flows.length).toBe(true);
+    expect((await svc.sessions.flows('har1')).map((f) => f.id)).toEqual(
+      expected.ok ? expected.value.flows.map((f) => f.id) : [],
+    );
+    expect(events.at(-1)?.sessions?.map((s) => s.id)).toEqual(['live', 'har1']);
+    await svc.dispose();
+  });
+
+  it('shows a long import as a job: throttled progress, always the end', async () => {
+    const path = await mediumHar();
+    const events: { at: number; job: Job }[] = [];
+    const svc = createHarService(
+      session,
+      (e) => {
+        for (const job of e.jobs ?? []) events.push({ at: Date.now(), job });
+      },
+      { chooseOpenPath: async () => path },
+    );
+    const started = Date.now();
+    const info = (await svc.har.import({ kind: 'dialog' }))!;
+    const took = Date.now() - started;
+    expect(info.flowCount).toBe(40_000);
+    const jobs = events.map((e) => e.job);
+    expect(jobs.every((j) => j.kind === 'import' && j.id === jobs[0]!.id)).toBe(true);
+    expect(jobs.at(-1)).toMatchObject({
+      state: 'done',
+      done: 40_000,
+      total: 40_000,
+      message: 'Opened 40,000 flows',
+    });
+    // None before IMPORT_JOB_AFTER_MS, then at most ten a second, plus the end.
+    expect(events[0]!.at - started).toBeGreaterThanOrEqual(450);
+    expect(jobs.length).toBeLessThanOrEqual(Math.ceil(took / 100) + 2);
+    for (let i = 2; i < events.length - 1; i++) {
+      expect(events[i]!.at - events[i - 1]!.at).toBeGreaterThanOrEqual(95);
+    }
+    expect(jobs.some((j) => j.title === 'Opening 40,000 entries of medium.har')).toBe(true);
+    await svc.dispose();
+  }, 30_000);
 });
 
 /** Runs a command to its end; rejects with its output when it fails. */
@@ -276,7 +363,7 @@ describe('the built bundles', () => {
       const up = await fetch(`${origin}/upload?token=${ui.token}`, {
         method: 'POST',
         headers: { Origin: origin },
-        body: bigHar(40_000),
+        body: await readFile(await mediumHar()),
       });
       expect(up.status).toBe(200);
       const { uploadId } = (await up.json()) as { uploadId: string };
@@ -303,18 +390,18 @@ describe('the built bundles', () => {
         JSON.stringify({
           id: 1,
           channel: 'loupe:har.import',
-          args: [{ kind: 'upload', uploadId, name: 'big.har' }],
+          args: [{ kind: 'upload', uploadId, name: 'medium.har' }],
         }),
       );
       expect(await reply(1)).toMatchObject({
         ok: true,
-        result: { id: 'har1', kind: 'imported', name: 'big.har', flowCount: 40_000 },
+        result: { id: 'har1', kind: 'imported', name: 'medium.har', flowCount: 40_000 },
       });
       // A second's import shows as a job; its entries are counted only by the worker's batches.
       expect(jobs.at(-1)).toMatchObject({
         kind: 'import',
         state: 'done',
-        title: 'Opening 40,000 entries of big.har',
+        title: 'Opening 40,000 entries of medium.har',
         done: 40_000,
         total: 40_000,
         message: 'Opened 40,000 flows',

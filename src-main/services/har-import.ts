@@ -4,14 +4,15 @@
  * synchronous work and the proxy forwards nothing while main's event loop is busy.
  *
  * If the worker cannot start or dies, the same work runs inline: slower for everyone, but the
- * file still opens.
+ * file still opens. A worker out of memory is the exception: inline, the same file would take
+ * the whole process down, so the import fails instead.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Flow } from '../../src-common/flow';
 import { importHar, type HarImportResult } from '../../src-common/har/import';
 
@@ -46,6 +47,8 @@ export interface ImportOptions {
    * inline, as when no worker can start.
    */
   worker?: URL | null;
+  /** Tests only: the worker's memory limits. */
+  resourceLimits?: ResourceLimits;
 }
 
 /**
@@ -92,6 +95,7 @@ function inWorker(
   path: string,
   idPrefix: string,
   onProgress: (progress: ImportProgress) => void,
+  resourceLimits?: ResourceLimits,
 ): Promise<HarImportResult> {
   return new Promise((resolve, reject) => {
     let worker: Worker;
@@ -99,9 +103,16 @@ function inWorker(
       const input: WorkerInput = { path, idPrefix };
       if (script.pathname.endsWith('.ts')) {
         const boot = tsxBoot(script);
-        worker = new Worker(boot.code, { eval: true, workerData: { ...input, boot: boot.data } });
+        worker = new Worker(boot.code, {
+          eval: true,
+          workerData: { ...input, boot: boot.data },
+          ...(resourceLimits ? { resourceLimits } : {}),
+        });
       } else {
-        worker = new Worker(script, { workerData: input });
+        worker = new Worker(script, {
+          workerData: input,
+          ...(resourceLimits ? { resourceLimits } : {}),
+        });
       }
     } catch (err) {
       reject(new WorkerLost((err as Error).message));
@@ -154,7 +165,16 @@ function inWorker(
         }
       }
     });
-    worker.on('error', (err) => finish(() => reject(new WorkerLost(err.message))));
+    worker.on('error', (err: Error & { code?: string }) =>
+      finish(() =>
+        reject(
+          // Inline, the same file would take all of main's memory down with it.
+          err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? new UnreadableFile('there is not enough memory to open it')
+            : new WorkerLost(err.message),
+        ),
+      ),
+    );
     worker.on('exit', (code) =>
       finish(() => reject(new WorkerLost(`the import worker stopped (exit code ${code})`))),
     );
@@ -174,7 +194,7 @@ export async function importHarFile(
   const script = options.worker === undefined ? workerScript() : options.worker;
   if (script) {
     try {
-      return await inWorker(script, path, idPrefix, onProgress);
+      return await inWorker(script, path, idPrefix, onProgress, options.resourceLimits);
     } catch (err) {
       if (!(err instanceof WorkerLost)) throw err;
     }
