@@ -104,16 +104,27 @@ export function exportFileName(scope: HarExportRequest['scope'], now = new Date(
   return `loupe-${day}-${p(now.getHours())}${p(now.getMinutes())}-${scope}.har`;
 }
 
-function bodyOwners(flows: readonly Flow[]): Imported['owners'] {
+/** Flows indexed between two turns of main's event loop (a few milliseconds' work). */
+const INDEX_SLICE = 5_000;
+
+/**
+ * Flows by id and bodies by owner, a slice at a time: indexing 100,000 flows at once is a
+ * tenth of a second or more in which the proxy forwards nothing.
+ */
+async function indexFlows(flows: readonly Flow[]): Promise<Pick<Imported, 'byId' | 'owners'>> {
+  const byId = new Map<string, Flow>();
   const owners: Imported['owners'] = new Map();
-  for (const flow of flows) {
+  for (let i = 0; i < flows.length; i++) {
+    if (i > 0 && i % INDEX_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    const flow = flows[i]!;
+    byId.set(flow.id, flow);
     if (flow.kind !== 'http') continue;
     for (const message of [flow.request, flow.response]) {
       const id = message?.body.bodyId;
       if (message && id) owners.set(id, { info: message.body, headers: message.headers });
     }
   }
-  return owners;
+  return { byId, owners };
 }
 
 export function createHarService(
@@ -402,13 +413,8 @@ export function createHarService(
       repairs,
       skipped,
     };
-    imported.set(id, {
-      info,
-      flows,
-      byId: new Map(flows.map((f) => [f.id, f])),
-      bodies,
-      owners: bodyOwners(flows),
-    });
+    const index = await indexFlows(flows);
+    imported.set(id, { info, flows, bodies, ...index });
     job.end('done', `Opened ${plural(flows.length, 'flow')}`);
     emit({ sessions: list() });
     return info;
