@@ -82,6 +82,15 @@ function Jobs() {
       startDownload(job);
     }
   }, [jobs]);
+  // A finished import shows itself as its tab: its progress line goes after a moment.
+  useEffect(() => {
+    const done = Object.values(jobs).filter((j) => j.kind === 'import' && j.state === 'done');
+    if (done.length === 0) return;
+    const timer = setTimeout(() => {
+      for (const job of done) useStore.getState().dismissJob(job.id);
+    }, 2500);
+    return () => clearTimeout(timer);
+  }, [jobs]);
   if (list.length === 0) return null;
   return (
     <div className="jobs" aria-live="polite">
