@@ -23,7 +23,13 @@ import {
 } from 'electron';
 import { EVENT_CHANNEL, type ApiEvent, type UiCommand } from '../../src-common/api/contract';
 import { defaultDataDir } from '../data/data-dir';
-import { createApi, createDispatcher, createEventHub, type EventHub } from '../services/api';
+import {
+  createApi,
+  createDispatcher,
+  createEventHub,
+  type EventHub,
+  type SessionApi,
+} from '../services/api';
 import type { HarHost } from '../services/har-service';
 import { openSession, type Session } from '../services/session';
 import { registerIpc } from './ipc';
@@ -46,6 +52,7 @@ const QUIT_TIMEOUT_MS = 5000;
 interface Running {
   session: Session;
   hub: EventHub;
+  api: SessionApi;
   unregisterIpc: () => void;
 }
 
@@ -164,12 +171,9 @@ function main(): void {
       onNotice: (notice) => console.warn(`loupe: ${notice.message}`),
     });
     const hub = createEventHub(session);
-    const unregisterIpc = registerIpc(
-      ipcMain,
-      createDispatcher(createApi(session, hub, harHost)),
-      paths.appUrl,
-    );
-    running = { session, hub, unregisterIpc };
+    const api = createApi(session, hub, harHost);
+    const unregisterIpc = registerIpc(ipcMain, createDispatcher(api), paths.appUrl);
+    running = { session, hub, api, unregisterIpc };
     if (stopping) return;
     const notice =
       choice.takenPort === undefined
@@ -189,6 +193,8 @@ function main(): void {
         if (running) {
           running.unregisterIpc();
           running.hub.dispose();
+          // Opened HAR sessions, an import worker still reading, listeners on the session.
+          await running.api.dispose();
           await running.session.close();
         }
       } catch (err) {

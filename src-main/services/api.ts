@@ -124,6 +124,11 @@ export type SessionApi = LoupeApi & { dispose(): Promise<void>; files: HarFiles 
 export function createApi(session: Session, events: EventHub, host: HarHost = {}): SessionApi {
   const imported = createHarService(session, (event) => events.emit(event), host);
   const parts = createBodyParts();
+  const settings = createSettingsSection(
+    session,
+    (event) => events.emit(event),
+    () => proxyStatus(session),
+  );
   const findBody = (bodyId: string): FoundBody => {
     const found = liveBody(session, bodyId) ?? imported.body(bodyId);
     if (!found) throw new ApiFailure('not_found', `body ${bodyId} is not in this session`);
@@ -131,6 +136,7 @@ export function createApi(session: Session, events: EventHub, host: HarHost = {}
   };
   return {
     async dispose() {
+      settings.dispose();
       parts.clear();
       await imported.dispose();
     },
@@ -164,11 +170,7 @@ export function createApi(session: Session, events: EventHub, host: HarHost = {}
       },
       stats: async () => stats(session),
     },
-    settings: createSettingsSection(
-      session,
-      (event) => events.emit(event),
-      () => proxyStatus(session),
-    ),
+    settings: settings.section,
     sessions: imported.sessions,
     har: imported.har,
     system: {

@@ -10,15 +10,15 @@ import type { Session } from './session';
 
 /**
  * `status` gives the proxy's status as the `proxy` section reports it. Changes saved inside the
- * session (a host learned or expiring) are announced too, for as long as the session runs.
+ * session (a host learned or expiring) are announced too, until `dispose` (the transport closed).
  */
 export function createSettingsSection(
   session: Session,
   emit: (event: ApiEvent) => void,
   status: () => ProxyStatus,
-): SettingsSection {
-  session.onSettings((settings) => emit({ settings }));
-  return {
+): { section: SettingsSection; dispose(): void } {
+  const dispose = session.onSettings((settings) => emit({ settings }));
+  const section: SettingsSection = {
     get: async () => session.settings.get(),
     async update(patch) {
       const port = session.proxy.port;
@@ -41,4 +41,5 @@ export function createSettingsSection(
       return next;
     },
   };
+  return { section, dispose };
 }
