@@ -232,6 +232,12 @@ test('copy as cURL repeats the request: real curl sends the server the same thin
       .flatMap((v, i) => (i % 2 === 0 ? [`${v}: ${raw[i + 1]}`] : []))
       .filter((h) => !/^(connection|proxy-connection):/i.test(h));
   expect(pairs(replay.rawHeaders).sort()).toEqual(pairs(original.rawHeaders).sort());
+
+  // ⌘⇧C (Ctrl+Shift+C here) copies the same command from the keyboard.
+  await page.evaluate(() => navigator.clipboard.writeText('before'));
+  await page.getByTestId('flow-table').focus();
+  await page.keyboard.press('ControlOrMeta+Shift+C');
+  await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(command);
 });
 
 test('the WebSocket tab lists messages with direction, type and size, and decodes them', async ({

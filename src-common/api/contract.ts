@@ -297,6 +297,7 @@ export const UI_COMMANDS = [
   'open-preferences',
   'export-har',
   'import-har',
+  'copy-curl',
 ] as const;
 export type UiCommand = (typeof UI_COMMANDS)[number];
 

@@ -73,6 +73,7 @@ export function menuTemplate({
         { type: 'separator' },
         // The UI selects a text field's contents when one has focus, else every shown flow.
         command('Select All', 'CmdOrCtrl+A', 'select-all'),
+        command('Copy as cURL', 'CmdOrCtrl+Shift+C', 'copy-curl'),
         { type: 'separator' },
         command('Find', 'CmdOrCtrl+F', 'focus-filter'),
       ],

@@ -512,6 +512,7 @@ describe('application lifecycle and menu', () => {
       ['CmdOrCtrl+,', 'open-preferences'],
       ['CmdOrCtrl+S', 'export-har'],
       ['CmdOrCtrl+O', 'import-har'],
+      ['CmdOrCtrl+Shift+C', 'copy-curl'],
     ]) {
       const matching = items.filter((item) => item.accelerator === accelerator);
       expect(matching, accelerator).toHaveLength(1);

@@ -4,6 +4,7 @@
  */
 import type { UiCommand } from '../../src-common/api/contract';
 import { getBridge } from '../api/bridge';
+import { copyShownAsCurl } from '../features/inspector';
 import { selectAll } from '../store/selection';
 import { useStore } from '../store/store';
 
@@ -80,5 +81,7 @@ export function runCommand(command: UiCommand): void {
       return useStore.getState().setHarDialog('export');
     case 'import-har':
       return useStore.getState().setHarDialog('import');
+    case 'copy-curl':
+      return void copyShownAsCurl();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The window's shortcuts in a browser (UI.md, "Keyboard"): ⌘R record/stop, ⌘K clear, ⌘F filter,
- * ⌘B sidebar, ⌘, preferences, ⌘S export HAR, ⌘O open HAR (as the Electron menu has them) — Ctrl
+ * ⌘B sidebar, ⌘, preferences, ⌘S export HAR, ⌘O open HAR, ⌘⇧C copy the shown request as cURL
+ * (as the Electron menu has them) — Ctrl
  * instead of ⌘ off macOS. In Electron the application menu owns these
  * accelerators and sends them as `command` events, so here they are left alone.
  */
@@ -19,8 +20,9 @@ export function commandForKey(e: {
   metaKey: boolean;
   ctrlKey: boolean;
 }): UiCommand | undefined {
-  if (!hasMod(e) || e.altKey || e.shiftKey) return undefined;
+  if (!hasMod(e) || e.altKey) return undefined;
   const key = e.key.toLowerCase();
+  if (e.shiftKey) return key === 'c' ? 'copy-curl' : undefined;
   if (key === 'b') return 'toggle-sidebar';
   if (key === 'r') return 'toggle-recording';
   if (key === 'k') return 'clear';

@@ -51,3 +51,24 @@ export async function copyAsCurl(flow: HttpFlow): Promise<void> {
   });
   await copyWithToast(command, 'as cURL');
 }
+
+/**
+ * ⌘⇧C (and Edit › Copy as cURL): the request of the flow the inspector shows — the focused
+ * selected flow, else the first selected — read in full first. Says so when there is none.
+ */
+export async function copyShownAsCurl(): Promise<void> {
+  const s = useStore.getState();
+  const { ids, focus } = s.selection;
+  const id = focus !== undefined && ids.has(focus) ? focus : ids.values().next().value;
+  const summary = id === undefined ? undefined : s.byId[id];
+  if (!summary || summary.kind !== 'http') {
+    s.toast('info', 'Select a request to copy it as cURL (tunnels have no request to repeat).');
+    return;
+  }
+  try {
+    const flow = await getBridge().flows.get(summary.id);
+    if (flow.kind === 'http') await copyAsCurl(flow);
+  } catch (err) {
+    s.toast('error', `Could not read the flow: ${(err as { message?: string })?.message ?? err}`);
+  }
+}

@@ -2,3 +2,4 @@
 import './inspector.css';
 
 export { Inspector } from './Inspector';
+export { copyShownAsCurl } from './curl-copy';
