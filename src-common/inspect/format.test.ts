@@ -14,6 +14,7 @@ import {
   layoutJson,
   layoutJsonSteps,
   prettyJson,
+  prettyJsonSteps,
   visibleJsonLines,
   type JsonLine,
 } from './json';
@@ -124,6 +125,51 @@ describe('layoutJson', () => {
     const layout = layoutJson(big);
     expect(layout.ok).toBe(true);
     expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('prettyJsonSteps', () => {
+  const run = (text: string, validate = true) => {
+    const steps = prettyJsonSteps(text, validate);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  };
+  const cases = [
+    '{"a":1.0,"b":[true,null,{"c":"x\\"y"}],"e":{},"big":12345678901234567890,"a":2}',
+    JSON.stringify({ list: [1, 2, [3, []], { k: 'v' }], s: 'a,b:c{d}[e]', n: -1.5e3, t: false }),
+    ' "just a string" ',
+    '[ { "é": "😀" } , [ ] , { } ]',
+    JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ id: i, s: `v${i}`, l: [i] }))),
+  ];
+
+  it('gives the same lines, ends and counts as layoutJson, as typed arrays', () => {
+    for (const source of cases) {
+      const layout = layoutJson(source);
+      const pretty = run(source);
+      if (!layout.ok || !pretty.ok) throw new Error(`not laid out: ${source}`);
+      const text = new TextDecoder('utf-16le').decode(pretty.chars);
+      expect(text).toBe(prettyJson(layout.lines));
+      const lines: string[] = [];
+      for (let i = 0; i < pretty.bounds.length; i += 2) {
+        lines.push(text.slice(pretty.bounds[i], pretty.bounds[i + 1]));
+      }
+      expect(lines).toEqual(layout.lines.map(jsonLineText));
+      expect(Array.from(pretty.end)).toEqual(layout.lines.map((l) => l.end ?? -1));
+      expect(Array.from(pretty.count)).toEqual(layout.lines.map((l) => l.count ?? 0));
+    }
+  });
+
+  it('refuses what layoutJson refuses, with or without the parser', () => {
+    for (const bad of ['{"a": }', '[1, 2', '{"a": [1}', '']) {
+      expect(run(bad).ok).toBe(false);
+    }
+    expect(run('[1, 2', false)).toEqual({
+      ok: false,
+      error: 'not valid JSON: it ends before its brackets close',
+    });
+    expect(run('{"a": [1}', false)).toMatchObject({ ok: false, error: /unexpected '}'/ });
   });
 });
 

@@ -1,10 +1,10 @@
 /**
  * The formatting a body view needs before it can show anything: bytes to text, and JSON to
  * foldable pretty lines. The same steps run in the Web Worker (format-worker.ts) or, where no
- * worker can start, on the page in slices (format-client.ts). Results are one string plus typed
+ * worker can start, on the page in slices (format-client.ts). Results are the text plus typed
  * arrays of line positions: cheap to pass between threads, and only visible lines become DOM.
  */
-import { jsonLineText, layoutJsonSteps } from '../../../src-common/inspect/json';
+import { prettyJsonSteps } from '../../../src-common/inspect/json';
 import { decodeText, lineBoundsSteps } from '../../../src-common/inspect/text';
 
 export interface FormatJob {
@@ -16,9 +16,33 @@ export interface FormatJob {
   cut: boolean;
 }
 
+/**
+ * Formatted text: a string, or its UTF-16 code units. The worker sends code units, since a typed
+ * array is handed over where a string of many megabytes is copied on the page (~45 ms for 12 MB).
+ */
+export type Doc = string | Uint16Array;
+
+/** Characters `start` to `end` of a formatted text (a line: at most a few thousand). */
+export function docSlice(doc: Doc, start: number, end: number): string {
+  if (typeof doc === 'string') return doc.slice(start, end);
+  let out = '';
+  for (let i = start; i < end; i += 0x2000) {
+    const part = doc.subarray(i, Math.min(end, i + 0x2000));
+    out += String.fromCharCode.apply(null, part as unknown as number[]);
+  }
+  return out;
+}
+
+/** A string as UTF-16 code units (in the worker, before the text crosses to the page). */
+export function toCodeUnits(text: string): Uint16Array {
+  const out = new Uint16Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
 export interface TextResult {
   kind: 'text';
-  text: string;
+  text: Doc;
   /** `[start, end]` character offsets of each display line in `text`. */
   bounds: Uint32Array;
   encoding: string;
@@ -31,7 +55,7 @@ export interface TextResult {
 export interface JsonResult {
   kind: 'json';
   /** The pretty-printed document. */
-  text: string;
+  text: Doc;
   bounds: Uint32Array;
   /** Per line: the index of the line closing the container it opens, else -1. */
   end: Int32Array;
@@ -49,28 +73,10 @@ export function* formatSteps(job: FormatJob, validate: boolean): Generator<void,
   if (job.kind === 'json') {
     if (job.cut) note = 'Only part of the body is loaded: load all of it to see it as JSON.';
     else {
-      const layout = yield* layoutJsonSteps(decoded.text, validate);
+      const layout = yield* prettyJsonSteps(decoded.text, validate);
       if (layout.ok) {
-        const { lines } = layout;
-        const parts: string[] = new Array(lines.length);
-        const bounds = new Uint32Array(lines.length * 2);
-        const end = new Int32Array(lines.length).fill(-1);
-        const count = new Uint32Array(lines.length);
-        let at = 0;
-        for (let i = 0; i < lines.length; i++) {
-          if (i % 20_000 === 19_999) yield;
-          const line = lines[i]!;
-          const text = jsonLineText(line);
-          parts[i] = text;
-          bounds[2 * i] = at;
-          bounds[2 * i + 1] = at + text.length;
-          at += text.length + 1;
-          if (line.end !== undefined) {
-            end[i] = line.end;
-            count[i] = line.count ?? 0;
-          }
-        }
-        return { kind: 'json', text: parts.join('\n'), bounds, end, count };
+        const { chars, bounds, end, count } = layout;
+        return { kind: 'json', text: chars, bounds, end, count };
       }
       note = `${layout.error[0]!.toUpperCase()}${layout.error.slice(1)}; shown as text.`;
     }

@@ -2,7 +2,7 @@
  * The inspector's formatter thread (bundled by scripts/build.js as out/renderer/format-worker.js):
  * decoding and JSON layout of large bodies happen here, so the page never stalls on them.
  */
-import { formatNow, type FormatJob, type FormatResult } from './format-jobs';
+import { formatNow, toCodeUnits, type FormatJob, type FormatResult } from './format-jobs';
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<FormatJob>) => void) | null;
@@ -22,7 +22,9 @@ scope.onmessage = (e) => {
   const r = reply.result;
   const transfer: Transferable[] = [];
   if (r) {
-    transfer.push(r.bounds.buffer);
+    // Code units, not a string: the page then takes the text over instead of copying it.
+    if (typeof r.text === 'string') r.text = toCodeUnits(r.text);
+    transfer.push(r.text.buffer, r.bounds.buffer);
     if (r.kind === 'json') transfer.push(r.end.buffer, r.count.buffer);
   }
   scope.postMessage(reply, transfer);

@@ -14,7 +14,7 @@ import {
 import { HEX_ROW_BYTES, hexRow, hexRowCount } from '../../../src-common/inspect/hex';
 import { decodeText, toBase64 } from '../../../src-common/inspect/text';
 import { looksLikeText, parseContentType } from '../../../src-common/inspect/viewer';
-import type { JsonResult, TextResult } from './format-jobs';
+import { docSlice, type Doc, type JsonResult, type TextResult } from './format-jobs';
 import { PairTable } from './PairTable';
 import { Windowed } from './Windowed';
 
@@ -22,11 +22,11 @@ export const LINE_HEIGHT = 18;
 /** Characters of one line put in the DOM; the rest is there for copying, not for layout. */
 const MAX_LINE_CHARS = 4000;
 
-function lineOf(text: string, bounds: Uint32Array, i: number): string {
+function lineOf(text: Doc, bounds: Uint32Array, i: number): string {
   const start = bounds[2 * i]!;
   const end = bounds[2 * i + 1]!;
-  if (end - start <= MAX_LINE_CHARS) return text.slice(start, end);
-  return `${text.slice(start, start + MAX_LINE_CHARS)} … (${end - start - MAX_LINE_CHARS} more characters)`;
+  if (end - start <= MAX_LINE_CHARS) return docSlice(text, start, end);
+  return `${docSlice(text, start, start + MAX_LINE_CHARS)} … (${end - start - MAX_LINE_CHARS} more characters)`;
 }
 
 export function TextLines({
