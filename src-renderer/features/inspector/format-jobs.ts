@@ -40,6 +40,15 @@ export function toCodeUnits(text: string): Uint16Array {
   return out;
 }
 
+/**
+ * A piece of a job's bytes sent ahead of the job (large bodies cross in pieces); the job itself
+ * then carries the last piece.
+ */
+export interface PieceMessage {
+  id: number;
+  piece: Uint8Array;
+}
+
 export interface TextResult {
   kind: 'text';
   text: Doc;
