@@ -8,16 +8,7 @@ import {
   parseUrlEncoded,
 } from './form';
 import { hexDump, hexRow, hexRowCount } from './hex';
-import {
-  foldedSummary,
-  jsonLineText,
-  layoutJson,
-  layoutJsonSteps,
-  prettyJson,
-  prettyJsonSteps,
-  visibleJsonLines,
-  type JsonLine,
-} from './json';
+import { prettyJson, prettyJsonSteps, type PrettyJsonResult } from './json';
 import { decodeText, displayLines, fromBase64, toBase64 } from './text';
 import { parseContentType, viewerFor } from './viewer';
 import { opcodeName, wsPayload, wsPreview } from './ws';
@@ -63,14 +54,22 @@ describe('viewerFor', () => {
   });
 });
 
-describe('layoutJson', () => {
+/** The pretty text and its lines, from the typed arrays. */
+function pretty(result: PrettyJsonResult): { text: string; lines: string[] } {
+  if (!result.ok) throw new Error(result.error);
+  const text = new TextDecoder('utf-16le').decode(result.chars);
+  const lines: string[] = [];
+  for (let i = 0; i < result.bounds.length; i += 2) {
+    lines.push(text.slice(result.bounds[i], result.bounds[i + 1]));
+  }
+  return { text, lines };
+}
+
+describe('prettyJson', () => {
   const source = '{"a":1.0,"b":[true,null,{"c":"x\\"y"}],"e":{},"big":12345678901234567890,"a":2}';
 
   it('pretty-prints like JSON.stringify(v, null, 2) while keeping numbers and duplicates', () => {
-    const layout = layoutJson(source);
-    expect(layout.ok).toBe(true);
-    const lines = (layout as { lines: JsonLine[] }).lines;
-    expect(prettyJson(lines)).toBe(
+    expect(pretty(prettyJson(source)).text).toBe(
       [
         '{',
         '  "a": 1.0,',
@@ -89,32 +88,35 @@ describe('layoutJson', () => {
     );
   });
 
-  it('matches JSON.stringify on ordinary documents', () => {
-    const value = { list: [1, 2, [3, []], { k: 'v' }], s: 'a,b:c{d}[e]', n: -1.5e3, t: false };
-    const layout = layoutJson(JSON.stringify(value));
-    expect(layout.ok && prettyJson(layout.lines)).toBe(JSON.stringify(value, null, 2));
-    const scalar = layoutJson(' "just a string" ');
-    expect(scalar.ok && prettyJson(scalar.lines)).toBe('"just a string"');
+  it.each([
+    JSON.stringify({ list: [1, 2, [3, []], { k: 'v' }], s: 'a,b:c{d}[e]', n: -1.5e3, t: false }),
+    '[ { "é": "😀" } , [ ] , { } ]',
+    JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ id: i, s: `v${i}`, l: [i] }))),
+  ])('matches JSON.stringify on ordinary documents, line by line: %#', (text) => {
+    const expected = JSON.stringify(JSON.parse(text), null, 2);
+    const { text: out, lines } = pretty(prettyJson(text));
+    expect(out).toBe(expected);
+    expect(lines).toEqual(expected.split('\n'));
+  });
+
+  it('pretty-prints a lone scalar', () => {
+    expect(pretty(prettyJson(' "just a string" ')).text).toBe('"just a string"');
   });
 
   it('knows where each container ends and how many members it has, for folding', () => {
-    const layout = layoutJson(source);
-    if (!layout.ok) throw new Error(layout.error);
-    const { lines } = layout;
-    expect(lines[0]).toMatchObject({ value: '{', end: 12, count: 5 });
-    expect(lines[2]).toMatchObject({ key: '"b"', value: '[', end: 8, count: 3 });
-    expect(foldedSummary(lines[2]!)).toBe('[…] 3 items');
-    expect(foldedSummary(lines[5]!)).toBe('{…} 1 key');
-    const shown = visibleJsonLines(lines, new Set([2]));
-    expect(shown).toEqual([0, 1, 2, 9, 10, 11, 12]);
-    expect(visibleJsonLines(lines, new Set([0]))).toEqual([0]);
-    expect(jsonLineText(lines[1]!)).toBe('  "a": 1.0,');
+    const result = prettyJson(source);
+    if (!result.ok) throw new Error(result.error);
+    expect(result.end[0]).toBe(12);
+    expect(result.count[0]).toBe(5);
+    expect(result.end[2]).toBe(8);
+    expect(result.count[2]).toBe(3);
+    expect(result.count[5]).toBe(1);
+    // Scalars, closing lines and empty containers open nothing.
+    for (const line of [1, 3, 8, 9, 12]) expect(result.end[line]).toBe(-1);
   });
 
-  it('says why invalid JSON is not JSON', () => {
-    const layout = layoutJson('{"a": }');
-    expect(layout.ok).toBe(false);
-    expect(!layout.ok && layout.error).toMatch(/^not valid JSON: /);
+  it.each(['{"a": }', '[1, 2', '{"a": [1}', ''])('says why %j is not JSON', (bad) => {
+    expect(prettyJson(bad)).toMatchObject({ ok: false, error: /^not valid JSON: / });
   });
 
   it('lays out a few megabytes quickly', () => {
@@ -122,54 +124,39 @@ describe('layoutJson', () => {
       Array.from({ length: 40_000 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b'] })),
     );
     const started = performance.now();
-    const layout = layoutJson(big);
-    expect(layout.ok).toBe(true);
+    expect(prettyJson(big).ok).toBe(true);
     expect(performance.now() - started).toBeLessThan(2000);
   });
 });
 
-describe('prettyJsonSteps', () => {
-  const run = (text: string, validate = true) => {
-    const steps = prettyJsonSteps(text, validate);
+describe('prettyJsonSteps without the runtime parser', () => {
+  const run = (text: string) => {
+    const steps = prettyJsonSteps(text, false);
+    let yields = 0;
     for (;;) {
       const step = steps.next();
-      if (step.done) return step.value;
+      if (step.done) return { result: step.value, yields };
+      yields++;
     }
   };
-  const cases = [
-    '{"a":1.0,"b":[true,null,{"c":"x\\"y"}],"e":{},"big":12345678901234567890,"a":2}',
-    JSON.stringify({ list: [1, 2, [3, []], { k: 'v' }], s: 'a,b:c{d}[e]', n: -1.5e3, t: false }),
-    ' "just a string" ',
-    '[ { "é": "😀" } , [ ] , { } ]',
-    JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ id: i, s: `v${i}`, l: [i] }))),
-  ];
 
-  it('gives the same lines, ends and counts as layoutJson, as typed arrays', () => {
-    for (const source of cases) {
-      const layout = layoutJson(source);
-      const pretty = run(source);
-      if (!layout.ok || !pretty.ok) throw new Error(`not laid out: ${source}`);
-      const text = new TextDecoder('utf-16le').decode(pretty.chars);
-      expect(text).toBe(prettyJson(layout.lines));
-      const lines: string[] = [];
-      for (let i = 0; i < pretty.bounds.length; i += 2) {
-        lines.push(text.slice(pretty.bounds[i], pretty.bounds[i + 1]));
-      }
-      expect(lines).toEqual(layout.lines.map(jsonLineText));
-      expect(Array.from(pretty.end)).toEqual(layout.lines.map((l) => l.end ?? -1));
-      expect(Array.from(pretty.count)).toEqual(layout.lines.map((l) => l.count ?? 0));
-    }
+  it('yields on the way through a large document and lays it out the same', () => {
+    const big = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ i })));
+    const { result, yields } = run(big);
+    expect(yields).toBeGreaterThan(3);
+    expect(pretty(result).text).toBe(JSON.stringify(JSON.parse(big), null, 2));
   });
 
-  it('refuses what layoutJson refuses, with or without the parser', () => {
-    for (const bad of ['{"a": }', '[1, 2', '{"a": [1}', '']) {
-      expect(run(bad).ok).toBe(false);
-    }
-    expect(run('[1, 2', false)).toEqual({
+  it.each(['{"a":[1}', '[1,2', ']', ''])('catches brackets that do not pair up: %j', (text) => {
+    expect(run(text).result.ok).toBe(false);
+  });
+
+  it('names what it found', () => {
+    expect(run('[1, 2').result).toEqual({
       ok: false,
       error: 'not valid JSON: it ends before its brackets close',
     });
-    expect(run('{"a": [1}', false)).toMatchObject({ ok: false, error: /unexpected '}'/ });
+    expect(run('{"a": [1}').result).toMatchObject({ ok: false, error: /unexpected '}'/ });
   });
 });
 
@@ -306,28 +293,5 @@ describe('WebSocket payloads', () => {
     expect(wsPreview(msg({ data: 'x'.repeat(300) }), 10)).toBe(`${'x'.repeat(9)}…`);
     expect(opcodeName(8)).toBe('close');
     expect(opcodeName(3)).toBe('opcode 3');
-  });
-});
-
-describe('layoutJsonSteps without the runtime parser', () => {
-  const run = (text: string) => {
-    const steps = layoutJsonSteps(text, false);
-    let yields = 0;
-    for (;;) {
-      const step = steps.next();
-      if (step.done) return { layout: step.value, yields };
-      yields++;
-    }
-  };
-
-  it('yields on the way through a large document and lays it out the same', () => {
-    const big = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ i })));
-    const { layout, yields } = run(big);
-    expect(yields).toBeGreaterThan(3);
-    expect(layout.ok && prettyJson(layout.lines)).toBe(JSON.stringify(JSON.parse(big), null, 2));
-  });
-
-  it.each(['{"a":[1}', '[1,2', ']', ''])('catches brackets that do not pair up: %j', (text) => {
-    expect(run(text).layout.ok).toBe(false);
   });
 });

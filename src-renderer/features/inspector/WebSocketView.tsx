@@ -6,9 +6,10 @@ import { useMemo, useState } from 'react';
 import type { HttpFlow } from '../../../src-common/flow';
 import { formatBytes, formatClock } from '../../../src-common/flow-view';
 import { hexDump } from '../../../src-common/inspect/hex';
-import { layoutJson, prettyJson } from '../../../src-common/inspect/json';
+import { prettyJson } from '../../../src-common/inspect/json';
 import { opcodeName, wsPayload, wsPreview } from '../../../src-common/inspect/ws';
 import type { WsMessage } from '../../../src-common/websocket';
+import { docSlice } from './format-jobs';
 import { Windowed } from './Windowed';
 
 const ROW = 22;
@@ -21,8 +22,10 @@ function Payload({ message }: { message: WsMessage }) {
     if (p.kind === 'none') return { text: p.reason, note: true };
     if (p.kind === 'binary') return { text: hexDump(p.bytes.subarray(0, 64 * 1024)) };
     if (p.text.length <= PRETTY_LIMIT) {
-      const layout = layoutJson(p.text);
-      if (layout.ok && layout.lines.length > 1) return { text: prettyJson(layout.lines) };
+      const pretty = prettyJson(p.text);
+      if (pretty.ok && pretty.end.length > 1) {
+        return { text: docSlice(pretty.chars, 0, pretty.chars.length) };
+      }
     }
     return { text: p.text };
   }, [message]);
