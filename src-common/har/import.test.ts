@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Flow, HttpFlow, TunnelFlow } from '../flow';
+import { harFixture, type HarFixture } from '../../src-main/test-support/har-fixtures';
 import { importHar, type HarImport } from './import';
 import { jsonSyntaxError } from './json-error';
 
 /** A fixture's text, read only from inside the repository. */
-const fixture = (name: string): string =>
-  readFileSync(new URL(`../../test-fixtures/har/${name}.har`, import.meta.url), 'utf8');
+const fixture = (name: HarFixture): string => readFileSync(harFixture(name), 'utf8');
 
 function read(text: string, idPrefix = 'har1.'): HarImport {
   const result = importHar(text, { idPrefix });
@@ -673,7 +673,14 @@ function wellFormed(result: ReturnType<typeof importHar>): void {
 describe('importHar: never throws', () => {
   it('on every fixture cut off at random points', () => {
     const next = random(1);
-    for (const name of ['charles', 'chrome', 'firefox', 'insomnia', 'postdata', 'with-bom']) {
+    for (const name of [
+      'charles',
+      'chrome',
+      'firefox',
+      'insomnia',
+      'postdata',
+      'with-bom',
+    ] as const) {
       const full = fixture(name);
       for (let i = 0; i < 25; i++) {
         const cut = full.slice(0, Math.floor(next() * full.length));
@@ -692,7 +699,9 @@ describe('importHar: never throws', () => {
   it('on fixtures with values of the wrong type put anywhere', () => {
     const next = random(2);
     const odd = [null, 0, -1, 1e308, 'x', '', '[::1]', [], {}, true, [1, 'a'], { text: 1 }];
-    const docs = ['charles', 'chrome', 'insomnia', 'postdata'].map((n) => JSON.parse(fixture(n)));
+    const docs = (['charles', 'chrome', 'insomnia', 'postdata'] as const).map((n) =>
+      JSON.parse(fixture(n)),
+    );
     docs.push(JSON.parse(har([tunnelEntry, wsEntry(), entry({ _loupeKind: 'http', _tls: {} })])));
     for (let i = 0; i < 400; i++) {
       const doc = structuredClone(docs[i % docs.length]) as Record<string, unknown>;

@@ -18,6 +18,7 @@ import {
   makeResponse,
   makeTunnel,
 } from '../test-support/factories';
+import { HAR_FIXTURES, harFixture } from '../test-support/har-fixtures';
 import { validateHar } from '../test-support/har-schema';
 import { BodyStore } from './body-store';
 import { writeHarFile, type BodyReader } from './har-file';
@@ -399,13 +400,10 @@ describe('HAR round trip', () => {
     expect(validateHar(b)).toEqual([]);
   });
 
-  it.each(['charles', 'chrome', 'firefox', 'safari', 'insomnia', 'postdata', 'with-bom'])(
+  it.each(HAR_FIXTURES)(
     '%s.har: read, written and read again gives the same flows and bodies, from valid HAR',
     async (name) => {
-      const text = readFileSync(
-        new URL(`../../test-fixtures/har/${name}.har`, import.meta.url),
-        'utf8',
-      );
+      const text = readFileSync(harFixture(name), 'utf8');
       const first = read(text, 'h.');
       const written = await write(`${name}.har`, first.flows, reader(first.bodies));
       // Whatever the file got wrong, what Loupe writes from it is valid HAR 1.2.

@@ -14,6 +14,7 @@ import type { ApiEvent, ApiReply, WireMessage } from '../../src-common/api/contr
 type Reply = { id: number } & ApiReply;
 import { openSession, type Session } from '../services/session';
 import { makeFlow } from '../test-support/factories';
+import { HAR_FIXTURE_DIR } from '../test-support/har-fixtures';
 import { cleanup, httpUpstream, viaProxy } from '../test-support/servers';
 import { startUiServer, type UiServer } from './ui-server';
 
@@ -328,7 +329,7 @@ function send(
   });
 }
 
-const FIXTURES = join(import.meta.dirname, '../../test-fixtures/har');
+const FIXTURES = HAR_FIXTURE_DIR;
 const origin = (): Record<string, string> => ({ Origin: `http://127.0.0.1:${ui.port}` });
 const uploadsIn = async (): Promise<string[]> =>
   (await import('node:fs/promises')).readdir(join(dir, 'data', 'uploads')).catch(() => []);

@@ -18,18 +18,10 @@ import { importHarFile, UnreadableFile, workerScript, type ImportProgress } from
 import { bigHar } from './har-import-sample';
 import { createHarService } from './har-service';
 import { openSession, type Session } from './session';
+import { HAR_FIXTURE_DIR, HAR_FIXTURES } from '../test-support/har-fixtures';
 
 const ROOT = join(import.meta.dirname, '../..');
-const FIXTURES = join(ROOT, 'test-fixtures/har');
-const FIXTURE_NAMES = [
-  'charles',
-  'chrome',
-  'firefox',
-  'safari',
-  'insomnia',
-  'postdata',
-  'with-bom',
-];
+const FIXTURES = HAR_FIXTURE_DIR;
 
 let dir: string;
 beforeAll(async () => {
@@ -74,7 +66,7 @@ describe('importHarFile', () => {
     expect(workerScript(pathToFileURL(join(dir, 'x.js')).href)).toBeUndefined();
   });
 
-  it.each(FIXTURE_NAMES)('reads %s.har in the worker exactly as importHar does', async (name) => {
+  it.each(HAR_FIXTURES)('reads %s.har in the worker exactly as importHar does', async (name) => {
     const path = join(FIXTURES, `${name}.har`);
     const phases: ImportProgress['phase'][] = [];
     const result = await importHarFile(path, 'har1.', { onProgress: (p) => phases.push(p.phase) });

@@ -15,17 +15,9 @@ import { ApiFailure } from './api-failure';
 import { createApi, createEventHub } from './api';
 import { createHarService, exportFileName, type HarHost, type HarService } from './har-service';
 import { openSession, type Session } from './session';
+import { HAR_FIXTURE_DIR, HAR_FIXTURES } from '../test-support/har-fixtures';
 
-const FIXTURES = join(import.meta.dirname, '../../test-fixtures/har');
-const FIXTURE_NAMES = [
-  'charles',
-  'chrome',
-  'firefox',
-  'safari',
-  'insomnia',
-  'postdata',
-  'with-bom',
-] as const;
+const FIXTURES = HAR_FIXTURE_DIR;
 
 let dir: string;
 let session: Session;
@@ -231,7 +223,7 @@ describe('har.import and sessions', () => {
   let chosen: string | undefined;
   const openHost = (): HarHost => ({ chooseOpenPath: async () => chosen });
 
-  it.each(FIXTURE_NAMES)('opens %s.har as a session of its own', async (name) => {
+  it.each(HAR_FIXTURES)('opens %s.har as a session of its own', async (name) => {
     chosen = join(FIXTURES, `${name}.har`);
     const svc = start(openHost());
     const info = (await svc.har.import({ kind: 'dialog' }))!;
