@@ -54,8 +54,6 @@ export interface Session {
   readonly learning: BypassLearning;
   readonly settings: SettingsStore;
   readonly ca: { certPem: string; fingerprint256: string; certPath: string };
-  /** Recompiles the bypass list from the settings and closes connections it now contradicts. */
-  applyBypass(): void;
   /**
    * Validates, saves and applies a change at once: the bypass list (connections it contradicts
    * are closed), upstream-certificate exceptions (from the next upstream connection), Alt-Svc
@@ -161,6 +159,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       tls: new LeafMinter(ca),
     });
     proxyRef.current = proxy;
+    /** Recompiles the bypass list from the settings and closes connections it now contradicts. */
     const applyBypass = (): void => {
       bypass = compileBypassList([...store.get().bypass, ...extra]);
       proxy.bypassChanged();
@@ -182,7 +181,6 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
         fingerprint256: ca.fingerprint256,
         certPath: join(opts.dataDir, 'ca.pem'),
       },
-      applyBypass,
       async updateSettings(patch) {
         const current = store.get();
         // Refused before anything moves: a bad change must not open a port, even for a moment.
