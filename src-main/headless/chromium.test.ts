@@ -277,11 +277,16 @@ describe('headless Chromium through loupe headless', () => {
       ).toEqual([]);
       const failed = failedHandshakes(entries, origin);
       expect(failed.length).toBeGreaterThan(0);
-      // BoringSSL answers a certificate it cannot verify with a certificate_unknown alert.
+      // BoringSSL answers a certificate it cannot verify with a certificate_unknown alert. A
+      // connection Chromium opened in parallel may be dropped mid-handshake once the first one
+      // failed (seen under load): that one closes without an alert, and says so.
+      const rejected =
+        /^CONNECT https:\/\/app\.test:\d+\/: The client rejected Loupe's certificate for app\.test \(alert certificate_unknown\)/;
+      const abandoned =
+        /^CONNECT https:\/\/app\.test:\d+\/: The client closed the connection to app\.test during the TLS handshake without saying why\./;
+      expect(failed.some((words) => rejected.test(words))).toBe(true);
       for (const words of failed) {
-        expect(words).toMatch(
-          /^CONNECT https:\/\/app\.test:\d+\/: The client rejected Loupe's certificate for app\.test \(alert certificate_unknown\)/,
-        );
+        if (!rejected.test(words)) expect(words).toMatch(abandoned);
       }
     },
     TEST_TIMEOUT_MS,
