@@ -144,8 +144,11 @@ describe('importHarFile', () => {
     expect(image(now).equals(image(was))).toBe(true);
     // Flows came in batches, each its own turn of the event loop.
     expect(progress.filter((p) => p.phase === 'converting').length).toBeGreaterThan(40);
+    // Ratios against the inline baseline of the same run (2.2–4.6 s inline, 71–186 ms in the
+    // worker on this 2-core machine under CI load), with room for a noisy neighbour.
     expect(before.stall).toBeGreaterThan(1000);
-    expect(after.stall).toBeLessThan(250);
+    expect(after.stall * 4).toBeLessThan(before.stall);
+    expect(after.stall).toBeLessThan(600);
   }, 60_000);
 });
 
