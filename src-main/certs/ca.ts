@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { writeFileAtomic } from '../data/atomic-write';
+import { readIfExists } from '../data/read-if-exists';
 
 export const CA_CERT_FILE = 'ca.pem';
 export const CA_KEY_FILE = 'ca-key.pem';
@@ -137,15 +138,6 @@ async function createCa(): Promise<{ certPem: string; keyPem: string }> {
   // Node's PEM has LF line ends where forge writes CRLF; the file is for people and tools.
   const certPem = new X509Certificate(signWithNativeKey(cert, privateKey)).toString();
   return { certPem, keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }
 
 /**

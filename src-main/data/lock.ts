@@ -7,10 +7,11 @@
  * one must not remove the fresh lock another has just written in its place (see takeOver).
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readIfExists } from './read-if-exists';
 
 export const LOCK_FILE = 'loupe.lock';
 
@@ -94,15 +95,6 @@ function inUse(dir: string, path: string, owner: Partial<LockOwner>): LockedErro
     `Another Loupe (pid ${owner.pid}${who}) is using ${dir}; quit it or pass --data-dir to use another directory. If no Loupe is running there, delete ${path}.`,
     owner,
   );
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }
 
 /**

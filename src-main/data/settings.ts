@@ -7,7 +7,7 @@
  * The model and its validation (`checkSettings`) live in src-common so the UI can check a change
  * before sending it; what is here is the file handling around them.
  */
-import { readFile, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   checkSettings,
@@ -17,6 +17,7 @@ import {
   type SettingsCheck,
 } from '../../src-common/settings';
 import { writeFileAtomic } from './atomic-write';
+import { readIfExists } from './read-if-exists';
 
 export const SETTINGS_FILE = 'settings.json';
 
@@ -75,15 +76,6 @@ export function applySettingsPatch(current: Settings, patch: unknown): SettingsC
     if (value === undefined) return { ok: false, error: `'${key}' needs a value` };
   }
   return checkSettings({ ...current, ...patch });
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }
 
 export interface LoadedSettings {
