@@ -12,6 +12,7 @@ import type { ClientHello } from './client-hello';
 import type { EngineContext } from './context';
 import { upstreamError } from './errors';
 import type { HandshakeFailureKind, Tunnel } from './hooks';
+import { splice } from './splice';
 
 /** How long a client may take to complete its TLS handshake with Loupe. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -299,12 +300,7 @@ export function relayDecrypted(ctx: EngineContext, client: tls.TLSSocket, origin
         if (client.destroyed) return close();
         if (socket.remoteAddress) tunnel.target.address = socket.remoteAddress;
         socket.on('data', (d: Buffer) => (tunnel.bytesDown += d.length));
-        socket.on('error', (err) => close(err));
-        socket.on('close', () => close());
-        client.on('close', () => close());
-        client.pipe(socket);
-        socket.pipe(client);
-        client.resume();
+        splice(client, socket, close);
       },
       (err: unknown) => close(err),
     );

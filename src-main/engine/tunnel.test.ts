@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -8,6 +9,7 @@ import {
   rawRequest,
   rawUpstream,
 } from '../test-support/servers';
+import { fillUntilStuck } from '../test-support/payloads';
 
 afterEach(cleanup);
 
@@ -118,5 +120,49 @@ describe('CONNECT tunnels', () => {
     const text = await rawRequest(h.proxy.port, 'CONNECT nonsense HTTP/1.1\r\nHost: x\r\n\r\n');
     expect(text).toMatch(/^HTTP\/1\.1 400 Bad Request/);
     expect(text).toContain('host:port');
+  });
+});
+
+describe('raw tunnel backpressure', () => {
+  // With one peer not reading, only socket buffers (a few MB over two loopback hops) fill, never
+  // the proxy: each direction of the splice reads no faster than the other side drains.
+  const limit = 32 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 1);
+
+  /** A socket through a CONNECT tunnel of the proxy to 127.0.0.1:`port`, once it is answered. */
+  async function tunnelTo(proxyPort: number, port: number): Promise<net.Socket> {
+    const socket = net.connect(proxyPort, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    const [head] = (await once(socket, 'data')) as [Buffer];
+    expect(head.toString('latin1')).toMatch(/^HTTP\/1\.1 200 /);
+    return socket;
+  }
+
+  it('stops the client within a few MB when the server stops reading', async () => {
+    const { port } = await rawUpstream((s) => s.pause());
+    const h = await proxyHarness();
+    const socket = await tunnelTo(h.proxy.port, port);
+    try {
+      expect(await fillUntilStuck(socket, chunk, limit)).toBeLessThan(limit);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('stops the server within a few MB when the client stops reading', async () => {
+    let accepted: Promise<number> | undefined;
+    const { port } = await rawUpstream((s) => {
+      accepted = fillUntilStuck(s, chunk, limit);
+    });
+    const h = await proxyHarness();
+    const socket = await tunnelTo(h.proxy.port, port);
+    socket.pause();
+    try {
+      await expect.poll(() => accepted).toBeDefined();
+      expect(await accepted).toBeLessThan(limit);
+    } finally {
+      socket.destroy();
+    }
   });
 });

@@ -22,6 +22,7 @@ import { errorBody, statusFor, upstreamError } from './errors';
 import { rawTextResponse } from './headers';
 import type { Tunnel } from './hooks';
 import { failedHandshake, intercept, type TlsDeps } from './intercept';
+import { splice } from './splice';
 
 /** Parses a CONNECT authority (`host:port`, `[v6]:port`); undefined when malformed. */
 export function parseAuthority(authority: string): { host: string; port: number } | undefined {
@@ -285,12 +286,7 @@ function relayRaw(
       }
       if (!answered) client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length) socket.write(head);
-      socket.on('error', (err) => close(err));
-      socket.on('close', () => close());
-      client.on('close', () => close());
-      client.pipe(socket);
-      socket.pipe(client);
-      client.resume();
+      splice(client, socket, close);
     },
     (err: unknown) => {
       const error = upstreamError(err, `${host}:${port}`, 'connect');
