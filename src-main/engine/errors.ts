@@ -35,7 +35,7 @@ export function upstreamError(
     case 'EAI_NODATA':
       return make(
         'dns_failed',
-        `The name ${e.hostname ?? target} could not be resolved. Check the spelling, your DNS or VPN, or map it with --resolve.`,
+        `The name ${e.hostname ?? target} could not be resolved. Check the spelling and your DNS or VPN, or give the name an address in this computer's hosts file.`,
       );
     case 'ECONNREFUSED':
       return make(
@@ -132,7 +132,7 @@ export function certificateProblem(code: string, reason: string | undefined): st
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
     case 'UNABLE_TO_GET_ISSUER_CERT':
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-      return 'it was issued by an unknown authority (the issuer is not in the trusted roots; add it with --upstream-ca)';
+      return "it was issued by an unknown authority (its issuer is not among the roots Loupe trusts; add the issuer to this computer's trusted certificates)";
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return `it is for another host name (${reason ?? 'hostname mismatch'})`;
     case 'CERT_REVOKED':
