@@ -127,19 +127,40 @@ describe('data directory lock', () => {
     expect(existsSync(lockPath)).toBe(true);
   });
 
+  const epoch = new Date(0).toISOString();
   it.each([
-    ['a process that no longer runs', async () => lockText(await deadPid())],
-    ['this pid, left by an earlier run (a container restarted)', async () => lockText(process.pid)],
-    ['nobody readable, written long ago', async () => '{"pid": 12'],
-    ['an empty file written long ago', async () => ''],
-  ])('takes over a lock left by %s', async (_name, text) => {
-    writeFileSync(lockPath, await text());
+    [
+      'a process that no longer runs',
+      async () => {
+        const pid = await deadPid();
+        return [lockText(pid), { pid, startedAt: epoch }] as const;
+      },
+    ],
+    [
+      'this pid, left by an earlier run (a container restarted)',
+      async () => [lockText(process.pid), { pid: process.pid, startedAt: epoch }] as const,
+    ],
+    ['nobody readable, written long ago', async () => ['{"pid": 12', {}] as const],
+    ['an empty file written long ago', async () => ['', {}] as const],
+  ])('takes over a lock left by %s and reports it stale', async (_name, make) => {
+    const [text, staleFrom] = await make();
+    writeFileSync(lockPath, text);
     const past = new Date(Date.now() - 60_000);
     utimesSync(lockPath, past, past);
     const lock = await acquireLock(dir);
+    expect(lock.staleFrom).toEqual(staleFrom);
     expect(JSON.parse(readFileSync(lockPath, 'utf8')).pid).toBe(process.pid);
     await lock.release();
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('reports no stale lock on a clean start', async () => {
+    const lock = await acquireLock(dir);
+    expect(lock.staleFrom).toBeUndefined();
+    await lock.release();
+    const again = await acquireLock(dir);
+    expect(again.staleFrom).toBeUndefined();
+    await again.release();
   });
 
   it('waits for a lock being written instead of taking it for a leftover', async () => {

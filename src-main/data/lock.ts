@@ -1,7 +1,8 @@
 /**
  * One Loupe process per data directory: two processes sharing a CA key, settings and a bodies
  * folder would overwrite each other. A lock file (`loupe.lock`, created exclusively) names the
- * owner; a lock left by a process that no longer runs is taken over.
+ * owner; a lock left by a process that no longer runs is taken over, and said to be: it is the
+ * cheapest sign that the last run crashed or was killed.
  *
  * Taking over is the delicate part: several processes may find the same stale lock at once, and
  * one must not remove the fresh lock another has just written in its place (see takeOver).
@@ -23,8 +24,20 @@ export interface LockOwner {
   hostname: string;
 }
 
+/** What a lock taken over from a run that did not end cleanly said, as far as it could be read. */
+export interface StaleOwner {
+  pid?: number;
+  /** ISO 8601 time that run took the lock. */
+  startedAt?: string;
+}
+
 export interface Lock {
   readonly path: string;
+  /**
+   * Set when the lock was taken over from a process that no longer runs (or an empty lock file
+   * older than a write takes): the last run on this directory ended abnormally.
+   */
+  readonly staleFrom?: StaleOwner;
   /** Removes the lock file if it is still this process's. Safe to call more than once. */
   release(): Promise<void>;
 }
@@ -131,12 +144,14 @@ async function age(path: string): Promise<number | undefined> {
   }
 }
 
-async function take(dir: string, path: string, body: string): Promise<void> {
+/** Creates the lock file; resolves to the stale owner it replaced, if it replaced one. */
+async function take(dir: string, path: string, body: string): Promise<StaleOwner | undefined> {
+  let stale: StaleOwner | undefined;
   const giveUpAt = Date.now() + Math.max(WRITING_GRACE_MS, TAKEOVER_STALE_MS) + 1000;
   for (;;) {
     try {
       await writeFile(path, body, { flag: 'wx', mode: 0o600 });
-      return;
+      return stale;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
@@ -153,6 +168,10 @@ async function take(dir: string, path: string, body: string): Promise<void> {
       // Our own pid in a lock we do not hold: a previous run that had the same pid (containers
       // often start at the same pid each time).
       if (owner.pid !== process.pid && alive(owner.pid)) throw inUse(dir, path, owner);
+      stale = {
+        pid: owner.pid,
+        ...(typeof owner.startedAt === 'string' ? { startedAt: owner.startedAt } : {}),
+      };
     } else {
       const ms = await age(path);
       if (ms === undefined) continue;
@@ -160,12 +179,16 @@ async function take(dir: string, path: string, body: string): Promise<void> {
         await sleep(50);
         continue;
       }
+      stale = {};
     }
     await takeOver(path, text);
   }
 }
 
-/** Takes the data directory `dir` for this process, or throws LockedError naming the owner. */
+/**
+ * Takes the data directory `dir` for this process, or throws LockedError naming the owner. A
+ * stale lock is taken over and reported in `staleFrom`; the caller tells the user.
+ */
 export async function acquireLock(dir: string): Promise<Lock> {
   const path = join(dir, LOCK_FILE);
   const me: LockOwner = {
@@ -177,8 +200,9 @@ export async function acquireLock(dir: string): Promise<Lock> {
   if (held.has(path)) throw inUse(dir, path, me);
   // Reserved before the first await, so two calls in this process cannot both go on.
   held.set(path, body);
+  let staleFrom: StaleOwner | undefined;
   try {
-    await take(dir, path, body);
+    staleFrom = await take(dir, path, body);
   } catch (err) {
     held.delete(path);
     throw err;
@@ -186,6 +210,7 @@ export async function acquireLock(dir: string): Promise<Lock> {
   let released = false;
   return {
     path,
+    ...(staleFrom ? { staleFrom } : {}),
     async release() {
       if (released) return;
       released = true;

@@ -11,7 +11,7 @@ import { createBypassLearning, type BypassLearning } from '../addons/bypass-lear
 import { loadOrCreateCa } from '../certs/ca';
 import { LeafMinter } from '../certs/leaf';
 import { ensureDataDir } from '../data/data-dir';
-import { acquireLock } from '../data/lock';
+import { acquireLock, type StaleOwner } from '../data/lock';
 import {
   applySettingsPatch,
   openSettings,
@@ -70,13 +70,26 @@ export interface Session {
   forgetLearned(host: string): Promise<Settings | undefined>;
   /** Subscribes to saved changes made inside the session (a host learned, forgotten or expired). */
   onSettings(listener: (settings: Settings) => void): () => void;
-  /** Subscribes to notices (learned hosts, untrusted CA, failed handshakes). */
+  /**
+   * Subscribes to notices (learned hosts, untrusted CA, failed handshakes). Those of start-up (the
+   * last run ended abnormally, settings repaired) come before openSession resolves: `onNotice`
+   * in the options receives them.
+   */
   onNotice(listener: (notice: Notice) => void): () => void;
   /**
    * Stops the proxy, runs `afterStop` (the flows and bodies are still readable then: the headless
    * mode writes its HAR), then frees the stores and the data-directory lock.
    */
   close(afterStop?: () => Promise<void>): Promise<void>;
+}
+
+/** Words for a stale lock taken over at start: the previous run crashed or was killed. */
+function lastRunEnded(owner: StaleOwner): string {
+  const which = [
+    ...(owner.pid !== undefined ? [`pid ${owner.pid}`] : []),
+    ...(owner.startedAt ? [`started ${owner.startedAt}`] : []),
+  ];
+  return `The last run ended abnormally: Loupe${which.length ? ` (${which.join(', ')})` : ''} stopped without closing, as after a crash, a forced quit or a power cut.`;
 }
 
 /** Opens the data directory and starts the proxy; throws (with words) when either cannot be. */
@@ -90,6 +103,9 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     for (const listener of noticeListeners) listener(notice);
   };
   try {
+    // A run that did not end cleanly is told in one notice; whatever start-up later puts right
+    // after it (the system proxy restored, a session recovered) belongs in that same notice.
+    if (lock.staleFrom) notify('warning', lastRunEnded(lock.staleFrom));
     const { store, warning } = await openSettings(opts.dataDir);
     if (warning) notify('warning', warning);
     const settings = store.get();
