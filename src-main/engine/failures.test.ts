@@ -11,6 +11,7 @@ import {
   rawUpstream,
   viaProxy,
 } from '../test-support/servers';
+import { deadline, deferred } from '../test-support/wait';
 
 afterEach(cleanup);
 
@@ -74,13 +75,16 @@ describe('upstream failures', () => {
   });
 
   it('cuts the client off when the upstream resets mid-body, and records upstream_reset', async () => {
+    const h = await proxyHarness();
     const { port } = await rawUpstream((s) =>
       s.once('data', () => {
         s.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n' + 'x'.repeat(100));
-        setTimeout(() => s.resetAndDestroy(), 50);
+        // Reset once the proxy has relayed those bytes, never before it has read them.
+        h.proxy.hooks.on('responseBody', (ex) => {
+          if (ex.response!.bodySize === 100) s.resetAndDestroy();
+        });
       }),
     );
-    const h = await proxyHarness();
     const text = await rawRequest(
       h.proxy.port,
       `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: x\r\n\r\n`,
@@ -110,10 +114,14 @@ describe('upstream failures', () => {
   ])('records one client_aborted exchange when the client %s mid-upload', async (_how, hangUp) => {
     // Closing mid-body once also produced a phantom "rejected" flow (HPE_INVALID_EOF_STATE).
     let received = 0;
-    let upstreamComplete: boolean | undefined;
+    const bodyArrived = deferred();
+    const upstreamClosed = deferred<boolean>();
     const { port } = await httpUpstream((req) => {
-      req.on('data', (d: Buffer) => (received += d.length));
-      req.on('close', () => (upstreamComplete = req.complete));
+      req.on('data', (d: Buffer) => {
+        received += d.length;
+        if (received === 3) bodyArrived.resolve();
+      });
+      req.on('close', () => upstreamClosed.resolve(req.complete));
     });
     const h = await proxyHarness();
     const socket = net.connect(h.proxy.port, '127.0.0.1');
@@ -121,13 +129,14 @@ describe('upstream failures', () => {
     socket.write(
       `POST http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc`,
     );
-    await expect.poll(() => received).toBe(3);
+    await deadline(bodyArrived.promise, 'the upstream to receive the first 3 bytes');
     hangUp(socket);
     const [ex] = await h.waitFor(1);
     expect(ex!.error).toMatchObject({ code: 'client_aborted', phase: 'request' });
     expect(ex!.request).toMatchObject({ method: 'POST', bodySize: 3 });
-    await expect.poll(() => upstreamComplete).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await deadline(upstreamClosed.promise, 'the upstream request to close')).toBe(false);
+    // The upstream hears of the abort only after the proxy has handled the client's hang-up and
+    // torn the exchange down: a second flow from either would be recorded by now.
     expect(h.done).toHaveLength(1);
   });
 
