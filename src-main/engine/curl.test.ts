@@ -10,6 +10,7 @@ import {
   rawUpstream,
 } from '../test-support/servers';
 import { needTool } from '../test-support/tools';
+import { tunnelsClosed } from '../test-support/wait';
 
 afterEach(cleanup);
 
@@ -75,13 +76,16 @@ describe('through curl -x', () => {
 
   it('sees a truncated transfer (exit 18) when the upstream resets mid-body', async (ctx) => {
     needTool(ctx, 'curl');
+    const h = await proxyHarness();
     const { port } = await rawUpstream((s) =>
       s.once('data', () => {
         s.write('HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n' + 'y'.repeat(1000));
-        setTimeout(() => s.resetAndDestroy(), 50);
+        // Reset once the proxy has relayed those bytes, never before it has read them.
+        h.proxy.hooks.on('responseBody', (ex) => {
+          if (ex.response!.bodySize === 1000) s.resetAndDestroy();
+        });
       }),
     );
-    const h = await proxyHarness();
     const result = await curlVia(h.proxy.url, `http://127.0.0.1:${port}/`);
     expect(result.code).toBe(18);
     expect(result.status).toBe(200);
@@ -107,7 +111,7 @@ describe('through curl -x', () => {
     const result = await curlVia(h.proxy.url, `http://127.0.0.1:${port}/`, ['-p']);
     expect(result.status).toBe(200);
     expect(result.body.toString()).toBe('hello world');
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     const t = h.tunnels[0]!;
     expect(t).toMatchObject({ protocol: 'unknown', target: { host: '127.0.0.1', port } });
     expect(t.bytesUp).toBeGreaterThan(0);
@@ -124,7 +128,7 @@ describe('through curl -x', () => {
     const result = await curlVia(h.proxy.url, `http://127.0.0.1:${port}/`, ['-p']);
     expect(result.code).not.toBe(0);
     expect(result.trace).toMatch(/HTTP\/1\.1 502 Bad Gateway/);
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.error?.code).toBe('connection_refused');
   });
 
