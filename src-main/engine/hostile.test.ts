@@ -17,6 +17,7 @@ import {
   rawUpstream,
 } from '../test-support/servers';
 import { needTool } from '../test-support/tools';
+import { deadline } from '../test-support/wait';
 
 afterEach(cleanup);
 
@@ -151,10 +152,16 @@ describe('hostile input', () => {
       expect(result.body.toString()).toBe('served');
       expect(Date.now() - started).toBeLessThan(2000);
     } finally {
-      for (const s of stalled) s.destroy();
+      // Each gives up half-way through its head. Its socket closes once the proxy has handled
+      // that and closed its side too, so a flow for any of them would be recorded by then.
+      await deadline(
+        Promise.all(
+          stalled.map((s) => (s.closed ? undefined : new Promise((r) => s.end().once('close', r)))),
+        ),
+        'the stalled connections to close',
+      );
     }
     // Clients that give up half-way through a head asked for nothing: no flows for them.
-    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(h.done).toHaveLength(1);
   });
 
