@@ -12,6 +12,7 @@ import {
   viaProxy,
 } from '../test-support/servers';
 import { fillUntilStuck, pump } from '../test-support/payloads';
+import { deadline, deferred } from '../test-support/wait';
 
 afterEach(cleanup);
 
@@ -337,9 +338,13 @@ describe('forwarding', () => {
   });
 
   it('answers pipelined requests in order even when the first is slowest', async () => {
+    // The upstream answers in reverse: /3 at once, /2 once /3's answer is out, /1 after /2's.
+    const out = { '/1': deferred(), '/2': deferred(), '/3': deferred() };
+    const waitsFor = { '/1': out['/2'].promise, '/2': out['/3'].promise, '/3': Promise.resolve() };
     const { port } = await httpUpstream((req, res) => {
-      const delay = req.url === '/1' ? 300 : req.url === '/2' ? 100 : 0;
-      setTimeout(() => res.end(`answer${req.url}`), delay);
+      const path = req.url as keyof typeof out;
+      res.once('finish', () => out[path].resolve());
+      void waitsFor[path].then(() => res.end(`answer${path}`));
     });
     const h = await proxyHarness();
     const one = (n: number, last = false) =>
@@ -528,10 +533,10 @@ describe('forwarding', () => {
   });
 
   it('stops a download within a few MB when the client stops reading', async () => {
-    let accepted: Promise<number> | undefined;
+    const accepted = deferred<number>();
     const { port } = await httpUpstream((_req, res) => {
       res.writeHead(200, { 'Content-Length': String(4 * stalled) });
-      accepted = fillUntilStuck(res, chunk, stalled);
+      void fillUntilStuck(res, chunk, stalled).then(accepted.resolve);
     });
     const h = await proxyHarness();
     const req = http.request(
@@ -541,8 +546,9 @@ describe('forwarding', () => {
     req.on('error', () => undefined);
     req.end();
     try {
-      await expect.poll(() => accepted).toBeDefined();
-      expect(await accepted).toBeLessThan(stalled);
+      expect(await deadline(accepted.promise, 'the upstream to stop writing')).toBeLessThan(
+        stalled,
+      );
     } finally {
       req.destroy();
     }
