@@ -9,7 +9,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deadline } from '../test-support/wait';
 import { BodyStore } from './body-store';
 
 let root: string;
@@ -42,8 +43,9 @@ function put(store: BodyStore, id: string, body: Buffer): void {
 }
 
 const files = (): string[] => (existsSync(dir) ? readdirSync(dir) : []);
-const spilled = (store: BodyStore) =>
-  vi.waitFor(() => expect(store.stats().memoryBytes).toBeLessThanOrEqual(1000));
+/** The store once its spill work has finished (it has no more to do past its budget). */
+const settled = (store: BodyStore): Promise<void> =>
+  deadline(store.settled(), 'the spills to finish');
 
 describe('body store', () => {
   it('keeps bodies within the budget in memory and writes nothing to disk', async () => {
@@ -60,7 +62,7 @@ describe('body store', () => {
     for (let i = 0; i < 5; i++) put(store, `b${i}`, bytes(i));
     // Readable at once, while the spill is being written.
     expect(await store.read('b0')).toEqual(bytes(0));
-    await spilled(store);
+    await settled(store);
     expect(store.stats()).toEqual({ memoryBytes: 800, diskBytes: 1200, count: 5 });
     expect(files()).toHaveLength(3);
     for (let i = 0; i < 5; i++) expect(await store.read(`b${i}`)).toEqual(bytes(i));
@@ -70,7 +72,8 @@ describe('body store', () => {
     mkdirSync(dir, { mode: 0o755 });
     const store = open(10);
     put(store, 'a', bytes(1));
-    await vi.waitFor(() => expect(store.stats().diskBytes).toBe(400));
+    await settled(store);
+    expect(store.stats().diskBytes).toBe(400);
     if (process.platform !== 'win32') {
       expect(statSync(dir).mode & 0o777).toBe(0o700);
       expect(statSync(join(dir, files()[0]!)).mode & 0o777).toBe(0o600);
@@ -81,7 +84,8 @@ describe('body store', () => {
     const store = open(10);
     store.append('open', bytes(1, 100));
     put(store, 'done', bytes(2, 200));
-    await vi.waitFor(() => expect(store.stats().diskBytes).toBe(200));
+    await settled(store);
+    expect(store.stats().diskBytes).toBe(200);
     expect(store.stats().memoryBytes).toBe(100);
     store.append('open', bytes(1, 100));
     expect(await store.read('open')).toEqual(bytes(1, 200));
@@ -100,7 +104,8 @@ describe('body store', () => {
   it('removes the file of a deleted body and forgets it', async () => {
     const store = open(10);
     put(store, 'a', bytes(1));
-    await vi.waitFor(() => expect(files()).toHaveLength(1));
+    await settled(store);
+    expect(files()).toHaveLength(1);
     await store.delete('a');
     expect(files()).toEqual([]);
     expect(store.stats()).toEqual({ memoryBytes: 0, diskBytes: 0, count: 0 });
@@ -119,7 +124,7 @@ describe('body store', () => {
   it('removes every spilled file on clear', async () => {
     const store = open(1000);
     for (let i = 0; i < 10; i++) put(store, `b${i}`, bytes(i));
-    await spilled(store);
+    await settled(store);
     expect(files().length).toBeGreaterThan(0);
     await store.clear();
     expect(files()).toEqual([]);
@@ -132,7 +137,7 @@ describe('body store', () => {
     const store = open(10, join(blocked, 'bodies'));
     put(store, 'a', bytes(1));
     put(store, 'b', bytes(2));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await settled(store);
     expect(store.stats()).toEqual({ memoryBytes: 800, diskBytes: 0, count: 2 });
     expect(await store.read('a')).toEqual(bytes(1));
     expect(await store.read('b')).toEqual(bytes(2));

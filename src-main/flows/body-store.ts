@@ -123,7 +123,15 @@ export class BodyStore {
   /** Clears the store and waits for spill work in flight, so no file of it stays on disk. */
   async close(): Promise<void> {
     await this.clear();
-    await this.spillLoop;
+    await this.settled();
+  }
+
+  /**
+   * Resolves once no spill is in flight or due: every body past the budget has been written
+   * out, or has failed to be and stays in memory. At once when there is nothing to spill.
+   */
+  async settled(): Promise<void> {
+    while (this.spillLoop) await this.spillLoop;
   }
 
   stats(): BodyStoreStats {
