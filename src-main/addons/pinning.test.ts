@@ -16,6 +16,7 @@ import {
   type TestPki,
 } from '../test-support/tls';
 import { needTool } from '../test-support/tools';
+import { nextEvent, tunnelsClosed, until } from '../test-support/wait';
 import { createBypassLearning, type BypassLearning } from './bypass-learning';
 
 /** The bytes of a real ClientHello from Node's TLS client for `servername`. */
@@ -73,6 +74,26 @@ describe('pinning detection', () => {
     return h;
   }
 
+  /** Resolves once `n` handshakes have been reported on the `tlsHandshake` hook. */
+  const reported = (h: Harness, n: number): Promise<void> =>
+    until(
+      `${n} handshake report${n === 1 ? '' : 's'}`,
+      (notify) => h.proxy.hooks.on('tlsHandshake', notify),
+      () => reports.length >= n,
+    );
+
+  /**
+   * A barrier after a silent close: a later request to api.test through Loupe, settling to its
+   * status (or the error of a client that no longer gets Loupe's certificate). Loupe judges a
+   * silent close as its side of the connection closes, before the client sees it closed, so
+   * whatever it concluded is recorded by the time this later request is through.
+   */
+  const laterRequest = (h: Harness, port: number): Promise<number | string> =>
+    httpsViaProxy(h.proxy.port, `https://api.test:${port}/`, loupe.ca.certPem).then(
+      (r) => r.status,
+      (err: Error) => err.message,
+    );
+
   it('turns a rejected certificate into a failed-handshake flow, then tunnels that host', async (t) => {
     needTool(t, 'curl');
     const up = await httpsUpstream(origin, (_req, res) => res.end('the real server'));
@@ -83,7 +104,7 @@ describe('pinning detection', () => {
       origin.caFile,
     ]);
     expect(first.code).toBe(60);
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     const failed = h.tunnels[0]!;
     expect(failed.error?.code).toBe('tls_handshake_failed');
     expect(failed.error?.message).toMatch(
@@ -112,9 +133,9 @@ describe('pinning detection', () => {
       servername: 'pinned.test',
     });
     socket.end();
-    await expect.poll(() => reports.length).toBe(1);
+    await reported(h, 1);
     expect(reports[0]).toMatchObject({ ok: false, failure: 'closed_after_handshake' });
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.error?.message).toMatch(/pins its certificates/);
     expect(learning.matches('pinned.test')).toBe(true);
   });
@@ -129,13 +150,14 @@ describe('pinning detection', () => {
       ca: loupe.ca.certPem,
       servername: 'api.test',
     });
-    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const closed = nextEvent(socket, 'close', 'the spare connection to close');
     socket.end();
     await closed;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const later = await laterRequest(h, up.port);
     expect(h.tunnels).toEqual([]);
     expect(reports.filter((x) => !x.ok)).toEqual([]);
     expect(learning.list()).toEqual([]);
+    expect(later).toBe(200);
   });
 
   it('takes a silent close while another connection to the host is open for a spare one', async () => {
@@ -150,12 +172,13 @@ describe('pinning detection', () => {
       ca: loupe.ca.certPem,
       servername: 'api.test',
     });
-    const closed = new Promise((resolve) => spare.socket.once('close', resolve));
+    const closed = nextEvent(spare.socket, 'close', 'the spare connection to close');
     spare.socket.end();
     await closed;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const later = await laterRequest(h, up.port);
     expect(h.tunnels).toEqual([]);
     expect(learning.list()).toEqual([]);
+    expect(later).toBe(200);
   });
 
   it('learns nothing from a burst of rejections for many hosts, and says the CA is not trusted once', async () => {
@@ -170,7 +193,7 @@ describe('pinning detection', () => {
         () => undefined,
       );
     }
-    await expect.poll(() => h.tunnels.length).toBeGreaterThanOrEqual(3);
+    await tunnelsClosed(h, 3);
     expect(learning.list()).toEqual([]);
     expect(learning.distrusted).toBe(true);
     expect(notices).toHaveLength(1);
@@ -189,10 +212,10 @@ describe('pinning detection', () => {
     raw.write(hello);
     // Reset as soon as Loupe's first flight arrives.
     raw.once('data', () => raw.resetAndDestroy());
-    await expect.poll(() => reports.length).toBe(1);
+    await reported(h, 1);
     expect(reports[0]).toMatchObject({ ok: false, failure: 'reset' });
     expect(learning.list()).toEqual([]);
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.error?.message).toMatch(/closed the connection .* without saying why/);
   });
 });
