@@ -37,14 +37,23 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  watchers.clear();
   await service?.dispose();
   service = undefined;
   await session.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-const start = (host: HarHost = {}): HarService =>
-  (service = createHarService(session, (e) => events.push(e), host));
+const start = (
+  host: HarHost = {},
+  options: Parameters<typeof createHarService>[3] = {},
+): HarService => {
+  const emit = (e: ApiEvent): void => {
+    events.push(e);
+    for (const watcher of watchers) watcher(e);
+  };
+  return (service = createHarService(session, emit, host, options));
+};
 
 /** Live flows f1…fN with a JSON response body each. */
 function record(n: number): string[] {
@@ -69,19 +78,30 @@ function record(n: number): string[] {
   return ids;
 }
 
-/** Resolves with a job's final state, from the events. */
-async function finished(id: string): Promise<Job> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const last = events
-      .flatMap((e) => e.jobs ?? [])
-      .filter((j) => j.id === id)
-      .at(-1);
-    if (last && last.state !== 'running') return last;
-    if (Date.now() > end) throw new Error(`job ${id} did not finish`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Resolves with a job's final state, from the job events `emit` sends (at once if sent already). */
+function jobEnd(id: string, emitted: readonly ApiEvent[], subscribe: JobWatch): Promise<Job> {
+  const endOf = (list: readonly ApiEvent[]): Job | undefined =>
+    list.flatMap((e) => e.jobs ?? []).find((j) => j.id === id && j.state !== 'running');
+  const already = endOf(emitted);
+  if (already) return Promise.resolve(already);
+  return new Promise((resolve) => {
+    const stop = subscribe((event) => {
+      const end = endOf([event]);
+      if (!end) return;
+      stop();
+      resolve(end);
+    });
+  });
 }
+type JobWatch = (listener: (event: ApiEvent) => void) => () => void;
+
+/** Listeners on the service's events, beside the `events` record. */
+const watchers = new Set<(event: ApiEvent) => void>();
+const watchEvents: JobWatch = (listener) => {
+  watchers.add(listener);
+  return () => watchers.delete(listener);
+};
+const finished = (id: string): Promise<Job> => jobEnd(id, events, watchEvents);
 
 type Har = {
   log: { creator: { name: string }; entries: { request: { url: string } }[] };
@@ -250,8 +270,9 @@ describe('har.import and sessions', () => {
     }
   });
 
-  it('refuses an unreadable file with invalid_argument in words, opening nothing', async () => {
-    const svc = start(openHost());
+  /** Imports each unreadable file through the dialog; the words each one was refused with. */
+  async function refuseUnreadable(svc: HarService): Promise<string[]> {
+    const refusals: string[] = [];
     for (const [file, text] of [
       ['broken.har', '{"log": {"entries": ['],
       ['plain.har', 'hello'],
@@ -262,13 +283,46 @@ describe('har.import and sessions', () => {
       expect(failure).toBeInstanceOf(ApiFailure);
       expect((failure as ApiFailure).code).toBe('invalid_argument');
       expect((failure as ApiFailure).message).toMatch(new RegExp(`^${file} could not be`));
+      refusals.push((failure as ApiFailure).message);
     }
     chosen = join(dir, 'absent.har');
     await expect(svc.har.import({ kind: 'dialog' })).rejects.toMatchObject({
       code: 'invalid_argument',
     });
-    expect(events).toEqual([]);
     expect((await svc.sessions.list()).map((s) => s.id)).toEqual(['live']);
+    return refusals;
+  }
+
+  /** Each import job's last event, in the order the jobs first appeared. */
+  const lastJobEvents = (): Job[] => {
+    const last = new Map<string, Job>();
+    for (const job of events.flatMap((e) => e.jobs ?? [])) last.set(job.id, job);
+    return [...last.values()];
+  };
+
+  it('refuses an unreadable file with invalid_argument in words, opening nothing', async () => {
+    // However long the worker takes here, the import-job contract holds: no session event, and
+    // any job shown ends failed with the words the call was refused with.
+    const refusals = await refuseUnreadable(start(openHost()));
+    expect(events.filter((e) => e.sessions)).toEqual([]);
+    for (const job of lastJobEvents()) {
+      expect(job).toMatchObject({ kind: 'import', state: 'failed' });
+      expect(refusals).toContain(job.message);
+    }
+  });
+
+  it('an import that fails before IMPORT_JOB_AFTER_MS sends no job event at all', async () => {
+    await refuseUnreadable(start(openHost(), { importJobAfterMs: 60_000 }));
+    expect(events).toEqual([]);
+  });
+
+  it('an import still running at IMPORT_JOB_AFTER_MS shows as a job that ends failed in the same words', async () => {
+    const refusals = await refuseUnreadable(start(openHost(), { importJobAfterMs: 0 }));
+    expect(events.filter((e) => e.sessions)).toEqual([]);
+    // The file that was absent failed before an import began, so it never became a job.
+    expect(lastJobEvents().map((j) => [j.kind, j.state, j.message])).toEqual(
+      refusals.map((message) => ['import', 'failed', message]),
+    );
   });
 
   it('resolves null when the open dialog is cancelled; the browser has none', async () => {
@@ -320,11 +374,12 @@ describe('har.import and sessions', () => {
         code: 'not_found',
       });
 
+      const seen: ApiEvent[] = [];
+      const stopRecording = hub.subscribe((e) => void seen.push(e));
       const job = (await api.har.export({ sessionId: info.id, scope: 'all' }))!;
-      const end = Date.now() + 10_000;
-      while (!existsSync(join(dir, 'again.har')) && Date.now() < end) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      const watch: JobWatch = (listener) => hub.subscribe(listener);
+      expect(await jobEnd(job.id, seen, watch)).toMatchObject({ state: 'done' });
+      stopRecording();
       const again = await readHar(join(dir, 'again.har'));
       expect(validateHar(again)).toEqual([]);
       expect(again.log.entries).toHaveLength(info.flowCount);

@@ -79,8 +79,13 @@ export const MAX_IMPORT_BYTES = 500 * 1024 * 1024;
 const KEEP_EXPORTS = 5;
 /** Progress events per job at most every this many ms (the end is always sent). */
 const PROGRESS_MS = 100;
-/** An import shows as a job once it has taken this long. */
-const IMPORT_JOB_AFTER_MS = 500;
+/**
+ * The import-job contract: an import that ends (opened or failed) within this many ms sends no
+ * job event at all; one still running then shows as a job from that moment, and its last job
+ * event is always its end, `done` or `failed` with the same words the call rejects with. Either
+ * way a failed import opens no session.
+ */
+export const IMPORT_JOB_AFTER_MS = 500;
 
 interface Imported {
   info: SessionInfo;
@@ -131,8 +136,16 @@ export function createHarService(
   session: Session,
   emit: (event: ApiEvent) => void,
   host: HarHost,
-  /** Tests only: where the import runs (`worker: null` runs it inline). */
-  importOptions: Pick<ImportOptions, 'worker'> = {},
+  /**
+   * Tests only: where the import runs (`worker: null` runs it inline), and when an import shows
+   * as a job (IMPORT_JOB_AFTER_MS by default).
+   */
+  {
+    importJobAfterMs = IMPORT_JOB_AFTER_MS,
+    ...importOptions
+  }: Pick<ImportOptions, 'worker'> & {
+    importJobAfterMs?: number;
+  } = {},
 ): HarService {
   const imported = new Map<string, Imported>();
   let importSeq = 0;
@@ -321,7 +334,7 @@ export function createHarService(
   };
 
   /**
-   * An import's progress as a job, once it has run IMPORT_JOB_AFTER_MS (a small file opens
+   * An import's progress as a job, once it has run importJobAfterMs (a small file opens
    * before a progress line could be read; the dialog and its toast say the rest). Then at most
    * every PROGRESS_MS, and always the end.
    */
@@ -343,7 +356,7 @@ export function createHarService(
     const timer = setTimeout(() => {
       shown = true;
       send();
-    }, IMPORT_JOB_AFTER_MS);
+    }, importJobAfterMs);
     return {
       progress(p: ImportProgress): void {
         if (p.phase === 'parsing') {
