@@ -4,10 +4,9 @@
  * with `--resolve`, and the settings.json fields that shape interception (the learned
  * auto-bypass list, upstream-certificate exceptions, Alt-Svc steering).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import tls from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateHar } from '../test-support/har-schema';
@@ -15,6 +14,7 @@ import { startHeadless, type HeadlessProcess } from '../test-support/headless';
 import { cleanup, curlVia } from '../test-support/servers';
 import { h2Upstream, httpsUpstream, selfSigned, testPki, type TestPki } from '../test-support/tls';
 import { needTool } from '../test-support/tools';
+import { until } from '../test-support/wait';
 
 interface HarEntry {
   request: { method: string; url: string; httpVersion: string };
@@ -85,9 +85,20 @@ const learnedHosts = (): string[] => {
   }
 };
 
-/** Polls settings.json until `host` is on the learned list (it is saved asynchronously). */
+/**
+ * The learned list once settings.json has `host` on it. Loupe saves the list after learning a
+ * host by renaming a new file over the old one; the file is read again at each change in the
+ * data directory.
+ */
 async function learned(host: string): Promise<string[]> {
-  for (let i = 0; i < 200 && !learnedHosts().includes(host); i++) await sleep(25);
+  await until(
+    `${host} to be saved in settings.json`,
+    (notify) => {
+      const watcher = watch(data, notify);
+      return () => watcher.close();
+    },
+    () => learnedHosts().includes(host),
+  );
   return learnedHosts();
 }
 
