@@ -5,6 +5,7 @@
  * port 0; the built preload's bridge calls the built main's handlers through the stand-in's IPC.
  */
 import { execFileSync } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { connect } from 'node:net';
@@ -22,6 +23,7 @@ import {
   type ApiSection,
   type LoupeBridge,
 } from '../../src-common/api/contract';
+import { deadline, deferred, until } from '../test-support/wait';
 import { createFakeElectron, fakeEvent, loadBundle, type FakeElectron } from './electron-stand-in';
 import { WINDOW_STATE_FILE } from './window-state';
 
@@ -36,18 +38,16 @@ const temp = (prefix: string): string => {
   return dir;
 };
 
-async function until(what: string, test: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Runs the built main once with a fresh stand-in; removes the signal handlers it adds. */
 function startMain(env: Record<string, string>, setUp?: (fake: FakeElectron) => void) {
   const fake = createFakeElectron();
   setUp?.(fake);
+  const loaded = deferred();
+  (fake.module.app as EventEmitter).once(
+    'web-contents-created',
+    (_event: unknown, contents: EventEmitter) =>
+      contents.once('did-finish-load', () => loaded.resolve()),
+  );
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
   Object.assign(process.env, env);
@@ -60,6 +60,8 @@ function startMain(env: Record<string, string>, setUp?: (fake: FakeElectron) => 
   );
   return {
     fake,
+    /** Resolves once main's window has loaded its page; never when main opens none. */
+    loaded: loaded.promise,
     /** Call once main has read its environment (it does so after `whenReady`). */
     restoreEnv() {
       for (const [k, v] of Object.entries(saved)) {
@@ -101,6 +103,14 @@ let preloadRequires: string[];
 let appUrl: string;
 const events: ApiEvent[] = [];
 
+/** Resolves once the window has been sent an event that `match`es (now or later). */
+const heard = (what: string, match: (event: ApiEvent) => boolean): Promise<void> =>
+  until(
+    what,
+    (notify) => bridge.onEvent(notify),
+    () => events.some(match),
+  );
+
 beforeAll(async () => {
   execFileSync(process.execPath, ['scripts/build.js', 'electron', '--quiet'], { cwd: ROOT });
   if (!existsSync(join(ROOT, 'out/renderer/index.html'))) {
@@ -125,7 +135,7 @@ beforeAll(async () => {
     ...(rendererDir ? { LOUPE_RENDERER_DIR: rendererDir } : {}),
   });
   fake = app.fake;
-  await until('the window to load', () => fake.rec.loadFile.length === 1);
+  await deadline(app.loaded, 'the window to load');
   app.restoreEnv();
   appUrl = pathToFileURL(fake.rec.loadFile[0]!).href;
 
@@ -166,7 +176,7 @@ describe('IPC: one validated handler per contract method', () => {
     expect((await bridge.proxy.setRecording(false)).recording).toBe(false);
     expect((await bridge.proxy.status()).recording).toBe(false);
     expect((await bridge.proxy.setRecording(true)).recording).toBe(true);
-    await until('the proxy event', () => events.some((e) => e.proxy?.recording === false));
+    await heard('the proxy event', (e) => e.proxy?.recording === false);
     const info = await bridge.system.info();
     expect(info).toMatchObject({ mode: 'electron', dataDir, version: '0.0.0-test' });
   });
@@ -187,10 +197,8 @@ describe('IPC: one validated handler per contract method', () => {
         req.end();
       });
       expect(body).toBe('hello');
-      await until('the flow event', () =>
-        events.some((e) =>
-          e.flows?.added.some((f) => f.kind === 'http' && f.request.url === target),
-        ),
+      await heard('the flow event', (e) =>
+        Boolean(e.flows?.added.some((f) => f.kind === 'http' && f.request.url === target)),
       );
       const list = await bridge.flows.list();
       expect(list.some((f) => f.kind === 'http' && f.request.url === target)).toBe(true);
@@ -399,8 +407,8 @@ describe('HAR files through the native dialogs', () => {
     const job = (await bridge.har.export({ sessionId: 'live', scope: 'all' }))!;
     expect(job).toMatchObject({ kind: 'export', state: 'running' });
     expect(job.downloadUrl).toBeUndefined();
-    await until('the export to finish', () =>
-      events.some((e) => e.jobs?.some((j) => j.id === job.id && j.state === 'done')),
+    await heard('the export to finish', (e) =>
+      Boolean(e.jobs?.some((j) => j.id === job.id && j.state === 'done')),
     );
     const done = events.flatMap((e) => e.jobs ?? []).find((j) => j.state === 'done')!;
     expect(done.path).toBe(target);
@@ -540,8 +548,6 @@ describe('application lifecycle and menu', () => {
     const again = fakeEvent({});
     appEmitter.emit('before-quit', again);
     await expect(fake.exited).resolves.toBe(0);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(fake.rec.exit).toEqual([0]);
 
     expect(existsSync(join(dataDir, 'loupe.lock'))).toBe(false);
     const refused = await new Promise<boolean>((done) => {
@@ -555,7 +561,7 @@ describe('application lifecycle and menu', () => {
 
     const next = startMain({ LOUPE_DATA_DIR: dataDir, LOUPE_PORT: '0' });
     try {
-      await until('the next window', () => next.fake.rec.loadFile.length === 1);
+      await deadline(next.loaded, 'the next window to load');
       expect(next.fake.rec.windows[0]!.options).toMatchObject({
         x: 40,
         y: 60,
@@ -571,5 +577,9 @@ describe('application lifecycle and menu', () => {
       next.restoreEnv();
       next.removeSignalHandlers();
     }
+    // Quit was asked twice. A second stop would await the same flush, dispose and close as the
+    // first and exit right after; another instance has since opened this data directory and
+    // quit, so that second exit would be recorded by now.
+    expect(fake.rec.exit).toEqual([0]);
   });
 });
