@@ -19,6 +19,7 @@ import { bigHar } from './har-import-sample';
 import { createHarService } from './har-service';
 import { openSession, type Session } from './session';
 import { HAR_FIXTURE_DIR, HAR_FIXTURES } from '../test-support/har-fixtures';
+import { deadline, deferred, type Deferred } from '../test-support/wait';
 
 const ROOT = join(import.meta.dirname, '../..');
 const FIXTURES = HAR_FIXTURE_DIR;
@@ -299,19 +300,17 @@ describe('the built bundles', () => {
       const ws = new WebSocket(`ws://127.0.0.1:${ui.port}/api?token=${ui.token}`, {
         headers: { Origin: origin },
       });
-      const replies = new Map<number, unknown>();
+      const replies = new Map<number, Deferred<unknown>>();
+      const replyTo = (id: number): Deferred<unknown> => {
+        if (!replies.has(id)) replies.set(id, deferred());
+        return replies.get(id)!;
+      };
       const jobs: Job[] = [];
-      const reply = (id: number): Promise<unknown> =>
-        new Promise((resolve) => {
-          const check = (): void => {
-            if (replies.has(id)) resolve(replies.get(id));
-            else setTimeout(check, 10);
-          };
-          check();
-        });
+      const reply = (id: number, ms?: number): Promise<unknown> =>
+        deadline(replyTo(id).promise, `the reply to request ${id}`, ms);
       ws.on('message', (raw) => {
         const message = JSON.parse(String(raw)) as { id?: number; payload?: ApiEvent };
-        if (typeof message.id === 'number') replies.set(message.id, message);
+        if (typeof message.id === 'number') replyTo(message.id).resolve(message);
         jobs.push(...(message.payload?.jobs ?? []));
       });
       await new Promise((resolve, reject) => ws.on('open', resolve).on('error', reject));
@@ -322,7 +321,8 @@ describe('the built bundles', () => {
           args: [{ kind: 'upload', uploadId, name: 'medium.har' }],
         }),
       );
-      expect(await reply(1)).toMatchObject({
+      // The import takes seconds, more on loaded cores: most of the test's 30 s.
+      expect(await reply(1, 25_000)).toMatchObject({
         ok: true,
         result: { id: 'har1', kind: 'imported', name: 'medium.har', flowCount: 40_000 },
       });
