@@ -56,17 +56,121 @@ describe('reading a settings file (pure)', () => {
     ['null', /not a JSON object/],
     ['{}', /'version' must be/],
     ['{"version": "1"}', /'version' must be/],
-    ['{"version": 1, "bypass": "all"}', /'bypass' must be a list/],
-    [
-      '{"version": 1, "bypass": [{"pattern": "a b", "enabled": true}]}',
-      /bypass entry 1: .*cannot contain spaces/,
-    ],
-    ['{"version": 1, "bypass": [{"pattern": "x.test"}]}', /bypass entry 1 needs/],
-    ['{"version": 1, "captureBodyCap": -1}', /'captureBodyCap' must be/],
+    ['{"bypass": [{"pattern": "a b", "enabled": true}]}', /'version' must be/],
   ])('%j is corrupt: %s', (text, problem) => {
     const read = readSettingsText(text);
     expect(read.kind).toBe('corrupt');
     if (read.kind === 'corrupt') expect(read.problem).toMatch(problem);
+  });
+
+  const learned = (host: string) => ({ host, reason: 'r', learnedAt: 1, expiresAt: 2 });
+
+  it('drops a malformed autoBypass entry alone, naming the list, the entry and why', () => {
+    const text = JSON.stringify({
+      version: 1,
+      autoBypass: [learned('a.test'), { host: 'b.test' }, learned('c.test')],
+      bypass: [{ pattern: 'kept.test', enabled: true }],
+    });
+    expect(readSettingsText(text)).toEqual({
+      kind: 'ok',
+      settings: {
+        ...DEFAULT_SETTINGS,
+        autoBypass: [learned('a.test'), learned('c.test')],
+        bypass: [{ pattern: 'kept.test', enabled: true }],
+      },
+      dropped: [
+        "'autoBypass' entry 2 was dropped: needs 'host', 'reason', 'learnedAt' and 'expiresAt'",
+      ],
+    });
+  });
+
+  // Every list in the settings follows the same rule: a bad entry goes alone, in words.
+  it.each([
+    [
+      {
+        bypass: [
+          { pattern: 'a b', enabled: true },
+          { pattern: 'ok.test', enabled: true },
+        ],
+      },
+      { bypass: [{ pattern: 'ok.test', enabled: true }] },
+      ["'bypass' entry 1 was dropped: 'a b': a host name cannot contain spaces"],
+    ],
+    [
+      { bypass: [{ pattern: 'ok.test', enabled: true }, { pattern: 'x.test' }] },
+      { bypass: [{ pattern: 'ok.test', enabled: true }] },
+      ["'bypass' entry 2 was dropped: needs a 'pattern' text and an 'enabled' true/false"],
+    ],
+    [
+      { allowInvalidUpstreamCertificates: [5, 'ok.test', '10.0.0.0/33'] },
+      { allowInvalidUpstreamCertificates: ['ok.test'] },
+      [
+        "'allowInvalidUpstreamCertificates' entry 1 was dropped: must be a host pattern text",
+        "'allowInvalidUpstreamCertificates' entry 3 was dropped: '10.0.0.0/33': an IPv4 prefix length is at most 32",
+      ],
+    ],
+    [
+      {
+        ui: {
+          columns: [
+            { id: 'host', visible: 'yes' },
+            { id: 'url', visible: true },
+          ],
+        },
+      },
+      { ui: { columns: [{ id: 'url', visible: true }] } },
+      [
+        "'ui.columns' entry 1 was dropped: needs an 'id', 'visible' true/false and a 'width' of 16–4000 px if any",
+      ],
+    ],
+    [
+      { ui: { pinnedHosts: ['a.test', ''], sidebarVisible: false } },
+      { ui: { pinnedHosts: ['a.test'], sidebarVisible: false } },
+      [
+        "'ui.pinnedHosts' entry 2 was dropped: 'pinnedHosts' must be a list of at most 200 host names",
+      ],
+    ],
+    [
+      { ui: { pinnedHosts: Array.from({ length: 203 }, (_, i) => `h${i}.test`) } },
+      { ui: { pinnedHosts: Array.from({ length: 200 }, (_, i) => `h${i}.test`) } },
+      [
+        "'ui.pinnedHosts' kept its first 200 entries and dropped the other 3: 'pinnedHosts' must be a list of at most 200 host names",
+      ],
+    ],
+  ])('drops only the bad entries of %j', (fields, kept, dropped) => {
+    const text = JSON.stringify({ version: 1, theme: 'dark', ...fields });
+    expect(readSettingsText(text)).toEqual({
+      kind: 'ok',
+      settings: { ...DEFAULT_SETTINGS, theme: 'dark', ...kept },
+      dropped,
+    });
+  });
+
+  it.each([
+    ['captureBodyCap', -1, "'captureBodyCap' must be a whole number of bytes from 0 to 1 GiB"],
+    ['autoBypassHours', 'a day', "'autoBypassHours' must be a number of hours from 0 to 8760"],
+    ['stripAltSvcH3', 'yes', "'stripAltSvcH3' must be true or false"],
+    ['proxyPort', 70_000, "'proxyPort' must be a port number from 1 to 65535"],
+    ['bypass', 'all', "'bypass' must be a list"],
+    ['ui', [], 'must be an object'],
+  ])('resets %s with the bad value %j to its default, keeping the rest', (key, value, why) => {
+    // Another field with a good value, which stays.
+    const text = JSON.stringify({ version: 1, captureBodyCap: 0, [key]: value });
+    const reset = key === 'captureBodyCap' ? {} : { captureBodyCap: 0 };
+    expect(readSettingsText(text)).toEqual({
+      kind: 'ok',
+      settings: { ...DEFAULT_SETTINGS, ...reset },
+      dropped: [`'${key}' was reset to its default: ${why}`],
+    });
+  });
+
+  it('resets a ui field with a bad value to its default, keeping the other ui fields', () => {
+    const text = JSON.stringify({ version: 1, ui: { sidebarWidth: 99_999, sidebarVisible: true } });
+    expect(readSettingsText(text)).toEqual({
+      kind: 'ok',
+      settings: { ...DEFAULT_SETTINGS, ui: { sidebarVisible: true } },
+      dropped: ["'ui.sidebarWidth' was reset to its default: 'sidebarWidth' must be 16–4000 px"],
+    });
   });
 
   it('recognises a file from a newer Loupe, even one this version could not otherwise read', () => {
@@ -196,12 +300,8 @@ describe('settings store', () => {
 
   it.each([
     ['bad JSON', '{"version": 1,', /not valid JSON/],
-    ['a wrong shape', '{"version": 1, "bypass": "all"}', /'bypass' must be a list/],
-    [
-      'a bad pattern',
-      '{"version": 1, "bypass": [{"pattern": "a b", "enabled": true}]}',
-      /cannot contain spaces/,
-    ],
+    ['no object', '[{"version": 1}]', /not a JSON object/],
+    ['no version', '{"bypass": [{"pattern": "a.test", "enabled": true}]}', /'version' must be/],
   ])(
     'keeps a file with %s as a backup, says so, and uses defaults',
     async (_name, text, reason) => {
@@ -220,6 +320,46 @@ describe('settings store', () => {
       expect(readFileSync(join(dir, backups()[0]!), 'utf8')).toBe(text);
     },
   );
+
+  it('uses the rest of a file with a bad entry, says which and why, and leaves the file as it was', async () => {
+    const text = JSON.stringify({
+      version: 1,
+      autoBypass: [{ host: 'b.test' }],
+      bypass: [{ pattern: 'kept.test', enabled: true }],
+      captureBodyCap: 'lots',
+    });
+    writeFileSync(file, text);
+    const { store, warning } = await openSettings(dir);
+    expect(store.get()).toEqual({
+      ...DEFAULT_SETTINGS,
+      bypass: [{ pattern: 'kept.test', enabled: true }],
+    });
+    expect(warning).toMatch(
+      /^Parts of .*settings\.json could not be used and are left out: 'autoBypass' entry 1 was dropped: needs 'host', 'reason', 'learnedAt' and 'expiresAt'; 'captureBodyCap' was reset to its default: .*\. The rest is in use\./,
+    );
+    expect(readdirSync(dir)).toEqual([SETTINGS_FILE]);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+    // Reading again changes nothing either.
+    await openSettings(dir);
+    expect(readdirSync(dir)).toEqual([SETTINGS_FILE]);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('copies a file with bad entries aside before it first saves over it, once', async () => {
+    const text = JSON.stringify({ version: 1, bypass: [{ pattern: 'a b', enabled: true }] });
+    writeFileSync(file, text);
+    const { store, warning } = await openSettings(dir);
+    await store.update({ captureBodyCap: 1 });
+    await store.update({ captureBodyCap: 2 });
+    const aside = readdirSync(dir).filter((f) => f !== SETTINGS_FILE);
+    expect(aside).toHaveLength(1);
+    expect(aside[0]).toMatch(
+      /^settings\.json\.before-repair-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/,
+    );
+    expect(warning).toContain(join(dir, aside[0]!));
+    expect(readFileSync(join(dir, aside[0]!), 'utf8')).toBe(text);
+    expect(onDisk()).toEqual({ ...DEFAULT_SETTINGS, captureBodyCap: 2 });
+  });
 
   it('refuses a file written by a newer Loupe instead of downgrading it', async () => {
     const text = JSON.stringify({ version: SETTINGS_VERSION + 1, bypass: [] });

@@ -1,13 +1,15 @@
 /**
  * The settings file (`settings.json` in the data directory): versioned JSON, written atomically.
- * A corrupt file is reported, kept beside the new one as a backup and replaced by defaults —
- * never silently lost. A file from a newer Loupe is refused rather than downgraded, and fields
- * this version does not know are carried through every save.
+ * A bad entry of a list is dropped alone and a field with a bad value takes its default, both
+ * said in words; the file itself is copied aside before it is next saved. A file that is not a
+ * settings object at all (not JSON, no usable version) is reported, kept beside the new one as a
+ * backup and replaced by defaults — never silently lost. A file from a newer Loupe is refused
+ * rather than downgraded, and fields this version does not know are carried through every save.
  *
  * The model and its validation (`checkSettings`) live in src-common so the UI can check a change
  * before sending it; what is here is the file handling around them.
  */
-import { rename } from 'node:fs/promises';
+import { constants, copyFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   checkSettings,
@@ -18,6 +20,7 @@ import {
 } from '../../src-common/settings';
 import { writeFileAtomic } from './atomic-write';
 import { readIfExists } from './read-if-exists';
+import { repairSettings } from './settings-repair';
 
 export const SETTINGS_FILE = 'settings.json';
 
@@ -37,7 +40,8 @@ export class SettingsError extends Error {
 export type SettingsPatch = Partial<Omit<Settings, 'version'>>;
 
 export type SettingsText =
-  | { kind: 'ok'; settings: Settings }
+  /** `dropped`: what was left out to make the rest usable, one line each (see repairSettings). */
+  | { kind: 'ok'; settings: Settings; dropped?: string[] }
   | { kind: 'corrupt'; problem: string }
   | { kind: 'newer'; version: number };
 
@@ -45,7 +49,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Reads the text of a settings file (pure): usable, corrupt (and why), or from a newer Loupe. */
+/**
+ * Reads the text of a settings file (pure): usable (perhaps without some entries or fields),
+ * corrupt (and why), or from a newer Loupe.
+ */
 export function readSettingsText(text: string): SettingsText {
   let value: unknown;
   try {
@@ -58,9 +65,16 @@ export function readSettingsText(text: string): SettingsText {
     return { kind: 'newer', version: value.version };
   }
   const check = checkSettings(value);
-  return check.ok
-    ? { kind: 'ok', settings: check.settings }
-    : { kind: 'corrupt', problem: check.error };
+  if (check.ok) return { kind: 'ok', settings: check.settings };
+  // Without an object and a version this may not be a settings file at all: nothing is guessed.
+  if (!isRecord(value) || !checkSettings({ version: value.version }).ok) {
+    return { kind: 'corrupt', problem: check.error };
+  }
+  const repaired = repairSettings(value);
+  const usable = checkSettings(repaired.value);
+  return usable.ok
+    ? { kind: 'ok', settings: usable.settings, dropped: repaired.dropped }
+    : { kind: 'corrupt', problem: usable.error };
 }
 
 /**
@@ -80,28 +94,44 @@ export function applySettingsPatch(current: Settings, patch: unknown): SettingsC
 
 export interface LoadedSettings {
   settings: Settings;
-  /** Set when the file was unusable and defaults are in use; says where the backup is. */
+  /** Set when the file was unusable, or parts of it; says what is in use and where a backup is. */
   warning?: string;
+  /** Set when parts were left out: the file is copied here before it is first overwritten. */
+  backupBeforeSave?: string;
 }
+
+/** `settings.json.<what>-<time>`, beside the file. */
+const backupPath = (path: string, what: string): string =>
+  `${path}.${what}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 
 /**
  * Loads the settings of data directory `dir` (defaults when there is no file yet). A corrupt
- * file is renamed to `settings.json.corrupt-<time>` and reported in `warning`; a file from a
- * newer Loupe throws SettingsError `settings_newer` and is left as it is.
+ * file is renamed to `settings.json.corrupt-<time>` and reported in `warning`; a file with bad
+ * entries or fields is used without them and left as it is, reported in `warning`, and named in
+ * `backupBeforeSave`. A file from a newer Loupe throws SettingsError `settings_newer` and is
+ * left as it is.
  */
 export async function loadSettings(dir: string): Promise<LoadedSettings> {
   const path = join(dir, SETTINGS_FILE);
   const text = await readIfExists(path);
   if (text === undefined) return { settings: structuredClone(DEFAULT_SETTINGS) };
   const read = readSettingsText(text);
-  if (read.kind === 'ok') return { settings: read.settings };
+  if (read.kind === 'ok') {
+    if (!read.dropped?.length) return { settings: read.settings };
+    const backup = backupPath(path, 'before-repair');
+    return {
+      settings: read.settings,
+      warning: `Parts of ${path} could not be used and are left out: ${read.dropped.join('; ')}. The rest is in use. The file stays as it is until a setting changes; then it is first copied to ${backup}.`,
+      backupBeforeSave: backup,
+    };
+  }
   if (read.kind === 'newer') {
     throw new SettingsError(
       'settings_newer',
       `${path} was written by a newer Loupe (settings version ${read.version}; this one knows ${SETTINGS_VERSION}). Use that Loupe, or pass --data-dir to use another directory.`,
     );
   }
-  const backup = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const backup = backupPath(path, 'corrupt');
   await rename(path, backup);
   return {
     settings: structuredClone(DEFAULT_SETTINGS),
@@ -134,6 +164,8 @@ export async function openSettings(
   const path = join(dir, SETTINGS_FILE);
   const loaded = await loadSettings(dir);
   let current = loaded.settings;
+  // What was left out when loading is still in the file: kept aside before the first save.
+  let backup = loaded.backupBeforeSave;
   let queue: Promise<unknown> = Promise.resolve();
   const store: SettingsStore = {
     path,
@@ -143,6 +175,13 @@ export async function openSettings(
         const next = applySettingsPatch(current, patch);
         if (!next.ok) {
           throw new SettingsError('settings_invalid', `Settings not saved: ${next.error}.`);
+        }
+        if (backup !== undefined) {
+          await copyFile(path, backup, constants.COPYFILE_EXCL).catch((err: unknown) => {
+            // Deleted by hand meanwhile: there is nothing left to keep.
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          });
+          backup = undefined;
         }
         await writeFileAtomic(path, `${JSON.stringify(next.settings, null, 2)}\n`, {
           mode: 0o600,
