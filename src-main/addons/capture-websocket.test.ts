@@ -18,6 +18,7 @@ import { BodyStore } from '../flows/body-store';
 import { FlowStore } from '../flows/flow-store';
 import { writeHarFile } from '../flows/har-file';
 import { validateHar } from '../test-support/har-schema';
+import { until } from '../test-support/wait';
 import { createCapture, type Capture } from './capture';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -244,7 +245,14 @@ async function connect(extensions?: string): Promise<{
       socket.write(bytes);
     },
     waitFrames: (n) =>
-      expect.poll(() => frames.length, { timeout: 5000 }).toBeGreaterThanOrEqual(n),
+      until(
+        `${n} frames back`,
+        (notify) => {
+          socket.on('data', notify);
+          return () => socket.off('data', notify);
+        },
+        () => frames.length >= n,
+      ),
   };
 }
 
@@ -268,7 +276,11 @@ afterEach(async () => {
 
 /** The one flow, once its connection has closed and capture has it complete. */
 async function finishedFlow(): Promise<HttpFlow> {
-  await expect.poll(() => flows.list()[0]?.state, { timeout: 5000 }).toBe('complete');
+  await until(
+    'the flow to be complete',
+    (notify) => flows.subscribe(notify),
+    () => flows.list()[0]?.state === 'complete',
+  );
   return flows.list()[0] as HttpFlow;
 }
 
