@@ -8,7 +8,7 @@ import { once, type EventEmitter } from 'node:events';
 import type { Harness } from './servers';
 
 /** How long a wait may take before it fails the test. */
-export const WAIT_MS = 10_000;
+const WAIT_MS = 10_000;
 
 /** Settles as `promise` does, or rejects naming `what` once `ms` have passed first. */
 export function deadline<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
