@@ -99,6 +99,8 @@ test('a bypass pattern added in Preferences tunnels the next HTTPS connection; a
   await expect(wildcard).toHaveCount(1);
   await wildcard.getByTestId('bypass-enabled').uncheck();
   await expect(wildcard.getByTestId('bypass-enabled')).not.toBeChecked();
+  // The list shows the change as sent at once; traffic waits until main has applied it.
+  await expect(page.getByTestId('bypass-list')).toHaveAttribute('aria-busy', 'false');
   await https(loupe, 'bank.example.test');
   await expect(row(page, 'bank.example.test')).toHaveCount(3);
   await expect(row(page, 'bank.example.test').nth(2)).not.toHaveAttribute('data-look', 'bypassed');

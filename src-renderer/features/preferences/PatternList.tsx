@@ -123,7 +123,8 @@ export function PatternList(props: PatternListProps) {
   };
 
   return (
-    <div className="pattern-list">
+    // aria-busy until main has applied the change shown (the list shows it as sent at once).
+    <div className="pattern-list" data-testid={`${testId}-list`} aria-busy={busy}>
       <form
         className="pattern-add"
         onSubmit={(e) => {
