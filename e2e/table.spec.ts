@@ -3,7 +3,10 @@
  * and multi-select, columns shown/hidden and resized and still so after a reload (saved through
  * the settings API), and the live tail that follows new flows until the user scrolls up.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import type { Settings, UiPreferences } from '../src-common/settings';
 import type { ApiEvent } from '../src-common/api/contract';
 import { curl, startLoupe, startUpstream, syntheticFlow, type Loupe } from './support';
 
@@ -22,6 +25,17 @@ test.afterEach(async () => {
 
 const rows = (page: Page) => page.getByTestId('flow-row');
 const selected = (page: Page) => page.locator('[data-testid="flow-row"][aria-selected="true"]');
+
+/** The window arrangement as Loupe saved it in settings.json (empty before the first save). */
+function savedUi(l: Loupe): Partial<UiPreferences> {
+  try {
+    return (
+      (JSON.parse(readFileSync(join(l.dataDir, 'settings.json'), 'utf8')) as Settings).ui ?? {}
+    );
+  } catch {
+    return {};
+  }
+}
 
 /** Adds flows `from`..`to` through the renderer's own event path. */
 async function inject(page: Page, from: number, to: number): Promise<void> {
@@ -88,7 +102,12 @@ test('hidden and resized columns stay so after a reload', async ({ page }) => {
     .toBe(Math.round(before.width) + 80);
 
   // Saved through the settings API after a short quiet period; a reload restores it.
-  await page.waitForTimeout(1000);
+  await expect
+    .poll(() => savedUi(loupe).columns?.find((c) => c.id === 'method')?.visible)
+    .toBe(false);
+  await expect
+    .poll(() => Math.round(savedUi(loupe).columns?.find((c) => c.id === 'host')?.width ?? 0))
+    .toBe(Math.round(before.width) + 80);
   await page.reload();
   await expect(rows(page)).toHaveCount(1);
   await expect(page.locator('[data-testid="col-header"][data-col="method"]')).toHaveCount(0);
@@ -107,13 +126,18 @@ test('the live tail follows new flows until the user scrolls up, then offers to 
   await inject(page, 501, 600);
   await expect(last(600)).toBeInViewport();
 
-  await page.getByTestId('flow-table').evaluate((el) => (el.scrollTop = 0));
+  // Scrolled up, the table stops following (it says so), and then shows the first rows.
+  const table = page.getByTestId('flow-table');
+  await expect(table).toHaveAttribute('data-following', 'true');
+  await table.evaluate((el) => (el.scrollTop = 0));
+  await expect(table).toHaveAttribute('data-following', 'false');
   await expect(page.locator('[data-testid="flow-row"][data-seq="1"]')).toBeInViewport();
   await inject(page, 601, 650);
   await expect(page.getByTestId('jump-to-latest')).toHaveText('50 new — jump to latest');
   await expect(page.locator('[data-testid="flow-row"][data-seq="1"]')).toBeInViewport();
 
   await page.getByTestId('jump-to-latest').click();
+  await expect(table).toHaveAttribute('data-following', 'true');
   await expect(last(650)).toBeInViewport();
   await expect(page.getByTestId('jump-to-latest')).toHaveCount(0);
   await inject(page, 651, 660);
@@ -149,7 +173,7 @@ test('a pinned host stays on top of the sidebar, through a Clear and a reload', 
       .getByTestId('host-count'),
   ).toHaveText('0');
 
-  await page.waitForTimeout(1000);
+  await expect.poll(() => savedUi(loupe).pinnedHosts).toEqual(['cdn.example.test']);
   await page.reload();
   await expect(page.getByTestId('proxy-address')).toBeVisible();
   await expect.poll(names).toEqual(['cdn.example.test']);

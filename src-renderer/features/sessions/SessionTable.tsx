@@ -160,6 +160,7 @@ export function SessionTable() {
           focusId && selection.ids.has(focusId) ? rowDomId(focusId) : undefined
         }
         tabIndex={0}
+        data-following={tail.following}
         onScroll={tail.onScroll}
         onKeyDown={onKeyDown}
       >
