@@ -1,6 +1,8 @@
 /**
- * `loupe ca show|export|rotate|clear-learned` and `loupe headless`'s refusal of an unusable pair, through the
- * real `loupe` command in temporary data directories.
+ * `loupe ca show|export|rotate|clear-learned` and `loupe headless`'s refusal of an unusable pair,
+ * in temporary data directories. Commands run in this process (runMain) where the arguments and
+ * the output are the subject, and as the real `loupe` command where the process matters: a lock
+ * held by another process, a terminal to ask on, binary stdout, `loupe headless` itself.
  */
 import { execFile, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -18,6 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOUPE_BIN, runLoupe, startHeadless, type HeadlessProcess } from '../test-support/headless';
+import { runMain } from '../test-support/run-main';
 import { needTool } from '../test-support/tools';
 
 const run = promisify(execFile);
@@ -41,12 +44,12 @@ const certIn = (d: string): X509Certificate => new X509Certificate(readFileSync(
 
 /** A data directory with a CA, made the way a user's first run makes it. */
 async function withCa(): Promise<X509Certificate> {
-  const made = await runLoupe(['ca', 'export', '--data-dir', data]);
+  const made = await runMain(['ca', 'export', '--data-dir', data]);
   expect(made.code).toBe(0);
   return certIn(data);
 }
 
-/** Stdout as bytes (runLoupe decodes it as text, which would mangle DER). */
+/** The real command's stdout as bytes (runLoupe and runMain decode text, mangling DER). */
 async function stdoutBytes(args: string[]): Promise<Buffer> {
   const { stdout } = await run(process.execPath, [LOUPE_BIN, ...args], { encoding: 'buffer' });
   return stdout;
@@ -121,7 +124,7 @@ describe('loupe ca rotate', () => {
   it('replaces the CA and keeps the old pair byte for byte, the key readable only by the user', async () => {
     const old = await withCa();
     const before = snapshot(data);
-    const result = await runLoupe(['ca', 'rotate', '--data-dir', data, '--yes']);
+    const result = await runMain(['ca', 'rotate', '--data-dir', data, '--yes']);
     expect(result.code).toBe(0);
 
     const now = certIn(data);
@@ -152,14 +155,14 @@ describe('loupe ca rotate', () => {
     // The next run signs with the new CA.
     const p = await startHeadless(['--port', '0', '--data-dir', data]);
     running.push(p);
-    const shown = await runLoupe(['ca', 'show', '--data-dir', data]);
+    const shown = await runMain(['ca', 'show', '--data-dir', data]);
     expect(shown.stdout).toContain(now.fingerprint256);
   });
 
   it('refuses without --yes when there is no terminal to ask on, and changes nothing', async () => {
     await withCa();
     const before = snapshot(data);
-    const result = await runLoupe(['ca', 'rotate', '--data-dir', data]);
+    const result = await runMain(['ca', 'rotate', '--data-dir', data]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/no terminal to ask on; pass --yes/);
     expect(snapshot(data)).toEqual(before);
@@ -180,10 +183,10 @@ describe('loupe ca rotate', () => {
   it.each(spoilers)('recovers from %s, backing up what was there', async (_, spoil) => {
     const other = join(dir, 'other');
     await withCa();
-    await runLoupe(['ca', 'export', '--data-dir', other]);
+    await runMain(['ca', 'export', '--data-dir', other]);
     spoil(data, other);
     const before = snapshot(data);
-    const result = await runLoupe(['ca', 'rotate', '--data-dir', data, '--yes']);
+    const result = await runMain(['ca', 'rotate', '--data-dir', data, '--yes']);
     expect(result.code).toBe(0);
     const after = snapshot(data);
     for (const [name, bytes] of Object.entries(before)) {
@@ -224,7 +227,7 @@ describe('loupe ca rotate and the hosts learned under the old CA', () => {
   it('--clear-learned empties the auto-bypass list without asking', async () => {
     await withCa();
     withLearned(['api.test', 'pinned.test']);
-    const result = await runLoupe(['ca', 'rotate', '--data-dir', data, '--yes', '--clear-learned']);
+    const result = await runMain(['ca', 'rotate', '--data-dir', data, '--yes', '--clear-learned']);
     expect(result.code, result.stderr).toBe(0);
     expect(learnedIn(data)).toEqual([]);
     // Every entry went, the expired one too.
@@ -235,7 +238,7 @@ describe('loupe ca rotate and the hosts learned under the old CA', () => {
     await withCa();
     withLearned(['api.test']);
     const before = readFileSync(join(data, 'settings.json'));
-    const result = await runLoupe(['ca', 'rotate', '--data-dir', data, '--yes', '--keep-learned']);
+    const result = await runMain(['ca', 'rotate', '--data-dir', data, '--yes', '--keep-learned']);
     expect(result.code, result.stderr).toBe(0);
     expect(readFileSync(join(data, 'settings.json'))).toEqual(before);
     expect(`${result.stdout}${result.stderr}`).not.toContain('clear-learned');
@@ -245,7 +248,7 @@ describe('loupe ca rotate and the hosts learned under the old CA', () => {
     await withCa();
     withLearned(['api.test', 'b.test', 'c.test', 'd.test', 'e.test']);
     const before = readFileSync(join(data, 'settings.json'));
-    const result = await runLoupe(['ca', 'rotate', '--data-dir', data, '--yes']);
+    const result = await runMain(['ca', 'rotate', '--data-dir', data, '--yes']);
     expect(result.code, result.stderr).toBe(0);
     expect(readFileSync(join(data, 'settings.json'))).toEqual(before);
     const hint = result.stderr.split('\n').filter((l) => l.includes('auto-bypass'));
@@ -260,7 +263,7 @@ describe('loupe ca rotate and the hosts learned under the old CA', () => {
   it('offers nothing when no host is learned, or only expired ones', async () => {
     await withCa();
     withLearned([]);
-    const result = await runLoupe(['ca', 'rotate', '--data-dir', data, '--yes']);
+    const result = await runMain(['ca', 'rotate', '--data-dir', data, '--yes']);
     expect(result.code, result.stderr).toBe(0);
     expect(`${result.stdout}${result.stderr}`).not.toMatch(/auto-bypass|learned/);
     expect(learnedIn(data)).toEqual(['old.test']);
@@ -295,7 +298,7 @@ describe('loupe ca clear-learned', () => {
     await withCa();
     withLearned(['api.test']);
     const cert = certIn(data);
-    const result = await runLoupe(['ca', 'clear-learned', '--data-dir', data]);
+    const result = await runMain(['ca', 'clear-learned', '--data-dir', data]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`Removed 2 learned hosts from the auto-bypass list in ${data}`);
     expect(learnedIn(data)).toEqual([]);
@@ -303,13 +306,13 @@ describe('loupe ca clear-learned', () => {
     expect(certIn(data).fingerprint256).toBe(cert.fingerprint256);
     expect(readdirSync(data).sort()).toEqual(['ca-key.pem', 'ca.pem', 'settings.json']);
 
-    const again = await runLoupe(['ca', 'clear-learned', '--data-dir', data]);
+    const again = await runMain(['ca', 'clear-learned', '--data-dir', data]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('is empty; nothing to clear');
   });
 
   it('creates nothing in a directory that does not exist', async () => {
-    const result = await runLoupe(['ca', 'clear-learned', '--data-dir', data]);
+    const result = await runMain(['ca', 'clear-learned', '--data-dir', data]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('nothing to clear');
     expect(existsSync(data)).toBe(false);
@@ -321,7 +324,7 @@ describe('loupe ca clear-learned', () => {
     const p = await startHeadless(['--port', '0', '--data-dir', data]);
     running.push(p);
     const before = snapshot(data);
-    const result = await runLoupe(['ca', 'clear-learned', '--data-dir', data]);
+    const result = await runMain(['ca', 'clear-learned', '--data-dir', data]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`Another Loupe (pid ${p.child.pid}) is using ${data}`);
     expect(result.stderr).toContain('quit it, then clear the list');
@@ -333,13 +336,13 @@ describe('loupe ca export', () => {
   it('writes the certificate as PEM to stdout and to --out, never the key', async () => {
     await withCa();
     const pem = readFileSync(join(data, 'ca.pem'), 'utf8');
-    const result = await runLoupe(['ca', 'export', '--data-dir', data]);
+    const result = await runMain(['ca', 'export', '--data-dir', data]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(pem);
     expect(result.stderr).toBe('');
 
     const file = join(dir, 'exported.pem');
-    const toFile = await runLoupe(['ca', 'export', '--data-dir', data, '--out', file]);
+    const toFile = await runMain(['ca', 'export', '--data-dir', data, '--out', file]);
     expect(toFile.code).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(pem);
     expect(toFile.stderr).toContain(certIn(data).fingerprint256);
@@ -350,7 +353,7 @@ describe('loupe ca export', () => {
     needTool(ctx, 'openssl');
     const cert = await withCa();
     const file = join(dir, 'ca.der');
-    const result = await runLoupe([
+    const result = await runMain([
       'ca',
       'export',
       '--data-dir',
@@ -380,12 +383,12 @@ describe('loupe ca export', () => {
   });
 
   it('creates the CA when there is none yet, and says so', async () => {
-    const result = await runLoupe(['ca', 'export', '--data-dir', data]);
+    const result = await runMain(['ca', 'export', '--data-dir', data]);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(`Created a new CA in ${data}`);
     expect(result.stdout).toBe(readFileSync(join(data, 'ca.pem'), 'utf8'));
     expect(readdirSync(data).sort()).toEqual(['ca-key.pem', 'ca.pem']);
-    const again = await runLoupe(['ca', 'export', '--data-dir', data]);
+    const again = await runMain(['ca', 'export', '--data-dir', data]);
     expect(again.stdout).toBe(result.stdout);
     expect(again.stderr).toBe('');
   });
@@ -395,11 +398,11 @@ describe('loupe ca export', () => {
     async (_, spoil, message) => {
       const other = join(dir, 'other');
       await withCa();
-      await runLoupe(['ca', 'export', '--data-dir', other]);
+      await runMain(['ca', 'export', '--data-dir', other]);
       spoil(data, other);
       const before = snapshot(data);
       const file = join(dir, 'out.pem');
-      const result = await runLoupe(['ca', 'export', '--data-dir', data, '--out', file]);
+      const result = await runMain(['ca', 'export', '--data-dir', data, '--out', file]);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(message);
       expect(result.stderr).toContain(`loupe ca rotate --data-dir "${data}"`);
@@ -414,7 +417,7 @@ describe('loupe ca show', () => {
   it('prints the path, subject, fingerprint and validity', async () => {
     const cert = await withCa();
     for (const command of ['show', 'info']) {
-      const result = await runLoupe(['ca', command, '--data-dir', data]);
+      const result = await runMain(['ca', command, '--data-dir', data]);
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(join(data, 'ca.pem'));
       expect(result.stdout).toContain(cert.subject.split('\n').join(', '));
@@ -425,7 +428,7 @@ describe('loupe ca show', () => {
   });
 
   it('creates nothing when there is no CA yet', async () => {
-    const result = await runLoupe(['ca', 'show', '--data-dir', data]);
+    const result = await runMain(['ca', 'show', '--data-dir', data]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`There is no CA in ${data} yet`);
     expect(existsSync(data)).toBe(false);
@@ -434,8 +437,8 @@ describe('loupe ca show', () => {
 
 describe('loupe ca usage', () => {
   it('is listed in loupe --help, and loupe ca --help lists its commands and flags', async () => {
-    expect((await runLoupe(['--help'])).stdout).toMatch(/^ {2}ca +\S/m);
-    const help = await runLoupe(['ca', '--help']);
+    expect((await runMain(['--help'])).stdout).toMatch(/^ {2}ca +\S/m);
+    const help = await runMain(['ca', '--help']);
     expect(help.code).toBe(0);
     for (const word of [
       'show',
@@ -462,7 +465,7 @@ describe('loupe ca usage', () => {
     [['show', 'extra'], /unexpected argument 'extra'/],
     [['renew'], /unknown command 'renew'/],
   ])('refuses %j with one line and exit 2', async (args, message) => {
-    const result = await runLoupe(['ca', ...args, '--data-dir', data]);
+    const result = await runMain(['ca', ...args, '--data-dir', data]);
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(message);
@@ -476,7 +479,7 @@ describe('loupe headless on an unusable CA', () => {
     async (_, spoil, message) => {
       const other = join(dir, 'other');
       await withCa();
-      await runLoupe(['ca', 'export', '--data-dir', other]);
+      await runMain(['ca', 'export', '--data-dir', other]);
       spoil(data, other);
       const before = snapshot(data);
       const result = await runLoupe(['headless', '--port', '0', '--data-dir', data]);

@@ -23,6 +23,7 @@ import { writeFileAtomic } from '../data/atomic-write';
 import { defaultDataDir, ensureDataDir } from '../data/data-dir';
 import { acquireLock, LOCK_FILE, LockedError, type Lock } from '../data/lock';
 import { UsageError } from './args';
+import { writeLine, type Io } from './io';
 import { activeLearnedHosts, clearLearnedHosts, describeHosts } from './learned-list';
 
 export const CA_HELP = `Usage: loupe ca <command> [options]
@@ -126,8 +127,12 @@ export function parseCaArgs(argv: string[]): CaCommand | undefined {
   };
 }
 
-const out = (line: string): void => void process.stdout.write(`${line}\n`);
-const info = (line: string): void => void process.stderr.write(`${line}\n`);
+/** What one command prints: results on stdout, notes and questions on stderr. */
+interface Output {
+  io: Io;
+  out: (line: string) => void;
+  info: (line: string) => void;
+}
 
 function noCaYet(dir: string): Error {
   return new Error(
@@ -135,7 +140,7 @@ function noCaYet(dir: string): Error {
   );
 }
 
-async function show(c: CaCommand): Promise<void> {
+async function show(c: CaCommand, { out }: Output): Promise<void> {
   const ca = await loadCa(c.dataDir);
   if (!ca) throw noCaYet(c.dataDir);
   out(`Path:        ${join(c.dataDir, CA_CERT_FILE)}`);
@@ -146,7 +151,7 @@ async function show(c: CaCommand): Promise<void> {
 }
 
 /** The existing CA, or a new one made under the lock exactly as a first `loupe headless` would. */
-async function existingOrCreated(dir: string): Promise<CaHandle> {
+async function existingOrCreated(dir: string, info: Output['info']): Promise<CaHandle> {
   const existing = await loadCa(dir);
   if (existing) return existing;
   await ensureDataDir(dir);
@@ -160,18 +165,18 @@ async function existingOrCreated(dir: string): Promise<CaHandle> {
   }
 }
 
-async function exportCa(c: CaCommand): Promise<void> {
+async function exportCa(c: CaCommand, { io, info }: Output): Promise<void> {
   // Checked before anything is created, so a refused command leaves the folder as it was.
-  if (!c.out && c.format === 'der' && process.stdout.isTTY) {
+  if (!c.out && c.format === 'der' && io.stdout.isTTY) {
     throw new Error('DER is binary and is not written to a terminal; pass --out FILE.');
   }
-  const ca = await existingOrCreated(c.dataDir);
+  const ca = await existingOrCreated(c.dataDir, info);
   const data = c.format === 'der' ? ca.certDer : ca.certPem;
   if (!c.out) {
     // Flushed before returning: the command ends with process.exit, and pipes are asynchronous
     // on macOS.
     await new Promise<void>((done, fail) =>
-      process.stdout.write(data, (err) => (err ? fail(err) : done())),
+      io.stdout.write(data, (err) => (err ? fail(err) : done())),
     );
     return;
   }
@@ -183,8 +188,8 @@ async function exportCa(c: CaCommand): Promise<void> {
 }
 
 /** Asks on the terminal (stderr, so stdout stays for results); only "y" or "yes" agrees. */
-function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+function confirm(io: Io, question: string): Promise<boolean> {
+  const rl = createInterface({ input: io.stdin, output: io.stderr });
   return new Promise((resolveAnswer) => {
     // Ctrl-D (or Ctrl-C) closes the input: that is a no.
     rl.once('close', () => resolveAnswer(false));
@@ -214,18 +219,19 @@ const clearLearnedHint = (dir: string): string => `loupe ca clear-learned --data
  * on a terminal unless --clear-learned or --keep-learned decided; without one, keeps them and
  * says how to clear them later.
  */
-async function offerToClearLearned(c: CaCommand): Promise<void> {
+async function offerToClearLearned(c: CaCommand, { io, out, info }: Output): Promise<void> {
   const learned = await activeLearnedHosts(c.dataDir);
   if (learned.length === 0 || c.learned === 'keep') return;
   let clear = c.learned === 'clear';
   if (!c.learned) {
-    if (!process.stdin.isTTY) {
+    if (!io.stdin.isTTY) {
       info(
         `Kept the ${describeHosts(learned)}; clients rejected the old CA for them. To forget them, run: ${clearLearnedHint(c.dataDir)}`,
       );
       return;
     }
     clear = await confirm(
+      io,
       `Also forget the ${describeHosts(learned)}? They were learned while clients rejected the old CA. [y/N] `,
     );
   }
@@ -241,7 +247,8 @@ async function offerToClearLearned(c: CaCommand): Promise<void> {
   out(`Forgot ${removed} learned host${removed === 1 ? '' : 's'} from the auto-bypass list.`);
 }
 
-async function rotate(c: CaCommand): Promise<void> {
+async function rotate(c: CaCommand, output: Output): Promise<void> {
+  const { io, out, info } = output;
   await ensureDataDir(c.dataDir);
   // Locked before asking, so no Loupe can start on the old CA between the answer and the change.
   const lock = await lockFor(c.dataDir, 'signs with its CA', 'rotate');
@@ -256,7 +263,7 @@ async function rotate(c: CaCommand): Promise<void> {
     }
     // With nothing to replace, rotating is creating: there is nothing to confirm.
     if ((current || unusable) && !c.yes) {
-      if (!process.stdin.isTTY) {
+      if (!io.stdin.isTTY) {
         throw new Error(
           'Replacing the CA needs confirmation and there is no terminal to ask on; pass --yes to replace it.',
         );
@@ -267,6 +274,7 @@ async function rotate(c: CaCommand): Promise<void> {
           : `The CA files in ${c.dataDir} are unusable; they will be kept as a backup.`,
       );
       const yes = await confirm(
+        io,
         `Replace the Loupe CA in ${c.dataDir}? The old certificate stops working for HTTPS interception; you will need to trust the new one. [y/N] `,
       );
       if (!yes) throw new Error('The CA was left as it was.');
@@ -281,13 +289,13 @@ async function rotate(c: CaCommand): Promise<void> {
         `Trust the new certificate where you trusted the old one, and remove the old one from those trust stores. To go back, copy the backups over ${CA_CERT_FILE} and ${CA_KEY_FILE}.`,
       );
     }
-    await offerToClearLearned(c);
+    await offerToClearLearned(c, output);
   } finally {
     await lock.release();
   }
 }
 
-async function clearLearned(c: CaCommand): Promise<void> {
+async function clearLearned(c: CaCommand, { out, info }: Output): Promise<void> {
   // A folder that does not exist has learned nothing; it is not created for this.
   if (!existsSync(c.dataDir)) {
     out(`The auto-bypass list in ${c.dataDir} is empty; nothing to clear.`);
@@ -311,26 +319,32 @@ async function clearLearned(c: CaCommand): Promise<void> {
 }
 
 /** Runs `loupe ca ARGV`; resolves to the exit code. */
-export async function caCommand(argv: string[]): Promise<number> {
+export async function caCommand(argv: string[], io: Io = process): Promise<number> {
   let command: CaCommand | undefined;
   try {
     command = parseCaArgs(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`loupe ca: ${err.message} (see loupe ca --help)\n`);
+    io.stderr.write(`loupe ca: ${err.message} (see loupe ca --help)\n`);
     return 2;
   }
   if (!command) {
-    process.stdout.write(CA_HELP);
+    io.stdout.write(CA_HELP);
     return 0;
   }
+  const output: Output = {
+    io,
+    out: (line) => writeLine(io.stdout, line),
+    info: (line) => writeLine(io.stderr, line),
+  };
   try {
     await { show, export: exportCa, rotate, 'clear-learned': clearLearned }[command.command](
       command,
+      output,
     );
     return 0;
   } catch (err) {
-    process.stderr.write(`loupe ca ${command.command}: ${(err as Error).message}\n`);
+    io.stderr.write(`loupe ca ${command.command}: ${(err as Error).message}\n`);
     return 1;
   }
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { caCommand } from './ca-command';
 import { HEADLESS_HELP, UsageError, parseHeadlessArgs } from './args';
+import type { Io } from './io';
 import { runHeadless } from './run';
 
 const USAGE = `Usage: loupe <command> [options]
@@ -65,20 +66,20 @@ function electronBinary(): string | undefined {
   }
 }
 
-async function headless(argv: string[], name: string): Promise<number> {
+async function headless(argv: string[], name: string, io: Io): Promise<number> {
   try {
     const config = parseHeadlessArgs(argv);
     if (config.help) {
-      process.stdout.write(HEADLESS_HELP);
+      io.stdout.write(HEADLESS_HELP);
       return 0;
     }
     return await runHeadless(config, version());
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`loupe ${name}: ${err.message}\n(see loupe headless --help)\n`);
+      io.stderr.write(`loupe ${name}: ${err.message}\n(see loupe headless --help)\n`);
       return 2;
     }
-    process.stderr.write(`loupe ${name}: ${(err as Error).message}\n`);
+    io.stderr.write(`loupe ${name}: ${(err as Error).message}\n`);
     return 1;
   }
 }
@@ -87,7 +88,7 @@ async function headless(argv: string[], name: string): Promise<number> {
  * `loupe start`: the desktop app where the Electron runtime is installed; elsewhere the same UI
  * served headless on a free port, opened in the default browser.
  */
-async function start(argv: string[]): Promise<number> {
+async function start(argv: string[], io: Io): Promise<number> {
   const runtime = electronBinary();
   const root = loupePackage()?.root;
   if (runtime && root && existsSync(join(root, 'out/electron/main.cjs'))) {
@@ -97,44 +98,47 @@ async function start(argv: string[]): Promise<number> {
     process.on('SIGTERM', forward);
     return new Promise((resolveExit) => {
       child.on('error', (err) => {
-        process.stderr.write(`loupe start: could not run Electron (${err.message})\n`);
+        io.stderr.write(`loupe start: could not run Electron (${err.message})\n`);
         resolveExit(1);
       });
       child.on('exit', (code) => resolveExit(code ?? 1));
     });
   }
-  process.stderr.write(
+  io.stderr.write(
     runtime
       ? 'The desktop app is not built (run npm run build), so Loupe serves its UI headless instead.\n'
       : 'The Electron runtime is not installed on this machine, so Loupe serves its UI headless instead.\n',
   );
   const ui = argv.includes('--ui-port') ? [] : ['--ui-port', '0'];
   const open = argv.includes('--open') ? [] : ['--open'];
-  return headless([...argv, ...ui, ...open], 'start');
+  return headless([...argv, ...ui, ...open], 'start', io);
 }
 
-/** Runs the command line; resolves to the process exit code. */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs the command line; resolves to the process exit code. What it prints goes to `io`, except
+ * the running proxy's own lines (run.ts), which are the process's, as are its signals.
+ */
+export async function main(argv: string[], io: Io = process): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'headless':
-      return headless(rest, 'headless');
+      return headless(rest, 'headless', io);
     case 'ca':
-      return caCommand(rest);
+      return caCommand(rest, io);
     case 'start':
-      return start(rest);
+      return start(rest, io);
     case '-v':
     case '--version':
-      process.stdout.write(`${version()}\n`);
+      io.stdout.write(`${version()}\n`);
       return 0;
     case undefined:
     case '-h':
     case '--help':
     case 'help':
-      process.stdout.write(USAGE);
+      io.stdout.write(USAGE);
       return 0;
     default:
-      process.stderr.write(`loupe: unknown command '${command}'\n${USAGE}`);
+      io.stderr.write(`loupe: unknown command '${command}'\n${USAGE}`);
       return 2;
   }
 }

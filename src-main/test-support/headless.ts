@@ -1,5 +1,6 @@
 /**
- * Runs the real `loupe` command (bin/loupe.js) as a child process, as scripts and CI use it.
+ * Runs the real `loupe` command (bin/loupe.js) as a child process, as scripts and CI use it
+ * (run-main.ts runs its main() in this process instead).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -20,11 +21,18 @@ export interface HeadlessProcess {
 }
 
 /** Collected output and exit code of a command that runs to completion. */
+export interface LoupeResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `loupe ARGS` as a child process to completion. */
 export function runLoupe(
   args: string[],
   timeoutMs = 20_000,
   env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+): Promise<LoupeResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LOUPE_BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
