@@ -65,9 +65,10 @@ export function workerScript(from: string = import.meta.url): URL | undefined {
 }
 
 /**
- * A worker on a .ts file starts from a small script that registers tsx first, as bin/loupe.js
- * does (`--import tsx` in execArgv does not reach a worker's entry on Node 20). tsx is resolved
- * from here, not from the working directory.
+ * A worker on a .ts file (tests run the sources; the built CLI and Electron start the bundled
+ * worker, with no loader) starts from a small script that registers tsx, a devDependency, first
+ * (`--import tsx` in execArgv does not reach a worker's entry on Node 20). tsx is resolved from
+ * here, not from the working directory.
  */
 function tsxBoot(script: URL): { code: string; data: { tsx: string; script: string } } {
   const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
