@@ -19,6 +19,7 @@ import {
   type TestPki,
 } from '../test-support/tls';
 import { needTool } from '../test-support/tools';
+import { tunnelsClosed } from '../test-support/wait';
 
 const DAY = 24 * 3600 * 1000;
 const NAMES = ['api.test', 'bank.test', 'pinned.test', 'a.test', 'b.test', 'c.test', 'self.test'];
@@ -200,7 +201,7 @@ describe('non-HTTP inside TLS', () => {
     );
     expect(reply).toBe('ECHO:HELLO 1\n');
     socket.end();
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     server.close();
     const t = h.tunnels[0]!;
     expect(t.tags).toContain('decrypted');
@@ -228,7 +229,7 @@ describe('hostile TLS clients', () => {
     );
     server.close();
     expect(text).toContain('upstream saw it');
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.reason).toMatch(/ClientHello is malformed/);
     // The proxy still intercepts the next client.
     const up = await httpsUpstream(origin, (_req, res) => res.end('still here'));
@@ -267,7 +268,7 @@ describe('hostile TLS clients', () => {
     const r = await httpsViaProxy(h.proxy.port, `https://api.test:${up.port}/`, loupe.ca.certPem);
     expect(r.body.toString()).toBe('ok');
     for (const s of sockets) s.destroy();
-    await expect.poll(() => h.tunnels.length).toBe(100);
+    await tunnelsClosed(h, 100);
     expect(h.tunnels.every((t) => t.error?.code === 'tls_handshake_failed')).toBe(true);
   });
 });
@@ -346,7 +347,7 @@ describe('SSL bypass list', () => {
     const r = await httpsViaProxy(h.proxy.port, `https://bank.test:${up.port}/`, origin.ca.certPem);
     expect(r.body.toString()).toBe('direct');
     expect(servedBy(r.peer, origin, 'bank.test')).toBe(true);
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.tags).toContain('bypassed');
     expect(h.tunnels[0]!.protocol).toBe('tls');
     expect(h.done).toHaveLength(0);
@@ -361,7 +362,7 @@ describe('SSL bypass list', () => {
     });
     socket.destroy();
     expect(servedBy(peer, origin, 'bank.test')).toBe(true);
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.reason).toMatch(/SNI bank\.test/);
     expect(h.tunnels[0]!.hello).toMatchObject({ sni: 'bank.test' });
   });
@@ -407,7 +408,7 @@ describe('SSL bypass list', () => {
     expect(socket.alpnProtocol).toBe('imap');
     socket.destroy();
     expect(servedBy(peer, origin, 'api.test')).toBe(true);
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.reason).toMatch(/imap/);
   });
 
@@ -422,7 +423,7 @@ describe('SSL bypass list', () => {
     );
     server.close();
     expect(text).toContain('plain bytes');
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.reason).toMatch(/did not start TLS/);
   });
 });
@@ -458,7 +459,7 @@ describe('TLS sent straight to the proxy port', () => {
       socket.once('error', resolve);
       socket.once('close', resolve);
     });
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.error?.message).toMatch(/without a server name/);
   });
 });
