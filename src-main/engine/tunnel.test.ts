@@ -10,6 +10,7 @@ import {
   rawUpstream,
 } from '../test-support/servers';
 import { fillUntilStuck } from '../test-support/payloads';
+import { deadline, deferred, tunnelsClosed } from '../test-support/wait';
 
 afterEach(cleanup);
 
@@ -22,7 +23,7 @@ describe('CONNECT tunnels', () => {
       `CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
     );
     expect(text.endsWith('inside the tunnel')).toBe(true);
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     const t = h.tunnels[0]!;
     expect(t).toMatchObject({
       protocol: 'unknown',
@@ -44,7 +45,7 @@ describe('CONNECT tunnels', () => {
         Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]),
       ]),
     );
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.protocol).toBe('tls');
     expect(h.tunnels[0]!.reason).toContain('without decryption');
   });
@@ -62,7 +63,7 @@ describe('CONNECT tunnels', () => {
         Buffer.from([0x16, 0x03, 0x01, 0x00, 0x01, 0]),
       ]),
     );
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.tags).toContain('bypassed');
     expect(h.tunnels[0]!.reason).toBe('On the SSL bypass list: relayed without decryption.');
   });
@@ -76,7 +77,7 @@ describe('CONNECT tunnels', () => {
     );
     expect(text).toMatch(/^HTTP\/1\.1 502 Bad Gateway/);
     expect(text).toContain('refused the connection');
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.error?.code).toBe('connection_refused');
   });
 
@@ -88,7 +89,7 @@ describe('CONNECT tunnels', () => {
     );
     expect(text).toMatch(/^HTTP\/1\.1 502 Bad Gateway/);
     expect(text).toContain('no-such-host.invalid could not be resolved');
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.error).toMatchObject({ code: 'dns_failed', phase: 'connect' });
   });
 
@@ -110,7 +111,7 @@ describe('CONNECT tunnels', () => {
     socket.write(`CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: x\r\n\r\n`);
     await new Promise((resolve) => socket.on('close', resolve));
     expect(text).toBe('HTTP/1.1 200 Connection Established\r\n\r\nyou said hello');
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]).toMatchObject({ bytesUp: 5, bytesDown: 14 });
     expect(h.tunnels[0]!.error).toBeUndefined();
   });
@@ -151,16 +152,17 @@ describe('raw tunnel backpressure', () => {
   });
 
   it('stops the server within a few MB when the client stops reading', async () => {
-    let accepted: Promise<number> | undefined;
+    const accepted = deferred<number>();
     const { port } = await rawUpstream((s) => {
-      accepted = fillUntilStuck(s, chunk, limit);
+      fillUntilStuck(s, chunk, limit).then(accepted.resolve, accepted.reject);
     });
     const h = await proxyHarness();
     const socket = await tunnelTo(h.proxy.port, port);
     socket.pause();
     try {
-      await expect.poll(() => accepted).toBeDefined();
-      expect(await accepted).toBeLessThan(limit);
+      expect(await deadline(accepted.promise, 'the server to be stuck writing')).toBeLessThan(
+        limit,
+      );
     } finally {
       socket.destroy();
     }
