@@ -1,17 +1,14 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Exchange } from './hooks';
-import { startProxy, type RunningProxy } from './index';
+import { cleanup, proxyHarness } from '../test-support/servers';
 
 let upstream: http.Server | undefined;
-let proxy: RunningProxy | undefined;
 
 afterEach(async () => {
-  await proxy?.close();
+  await cleanup();
   upstream?.closeAllConnections();
   await new Promise<void>((resolve) => (upstream ? upstream.close(() => resolve()) : resolve()));
-  proxy = undefined;
   upstream = undefined;
 });
 
@@ -39,19 +36,11 @@ async function echoUpstream(): Promise<number> {
   return (upstream.address() as net.AddressInfo).port;
 }
 
-function collect(p: RunningProxy): Exchange[] {
-  const done: Exchange[] = [];
-  p.hooks.on('response', (ex) => done.push(ex));
-  p.hooks.on('error', (ex) => done.push(ex));
-  return done;
-}
-
 describe('protocol upgrade relay', () => {
   it('relays a 101 upgrade both ways and records the handshake with payload byte counts', async () => {
     const port = await echoUpstream();
-    proxy = await startProxy();
-    const done = collect(proxy);
-    const socket = net.connect(proxy.port, '127.0.0.1');
+    const h = await proxyHarness();
+    const socket = net.connect(h.proxy.port, '127.0.0.1');
     socket.write(
       `GET http://127.0.0.1:${port}/chat HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`,
     );
@@ -66,19 +55,17 @@ describe('protocol upgrade relay', () => {
     expect(received.startsWith('HTTP/1.1 101 Switching Protocols\r\n')).toBe(true);
     socket.end();
     await new Promise((resolve) => socket.on('close', resolve));
-    await expect.poll(() => done.length).toBe(1);
-    const ex = done[0]!;
-    expect(ex.response?.status).toBe(101);
-    expect(ex.tags).toContain('upgrade');
-    expect(ex.request.bodySize).toBe(4);
-    expect(ex.response?.bodySize).toBe('echo:ping'.length);
+    const [ex] = await h.waitFor(1);
+    expect(ex!.response?.status).toBe(101);
+    expect(ex!.tags).toContain('upgrade');
+    expect(ex!.request.bodySize).toBe(4);
+    expect(ex!.response?.bodySize).toBe('echo:ping'.length);
   });
 
   it('relays a declined upgrade as an ordinary response and closes', async () => {
     const port = await echoUpstream();
-    proxy = await startProxy();
-    const done = collect(proxy);
-    const socket = net.connect(proxy.port, '127.0.0.1');
+    const h = await proxyHarness();
+    const socket = net.connect(h.proxy.port, '127.0.0.1');
     socket.write(
       `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: other\r\n\r\n`,
     );
@@ -87,14 +74,13 @@ describe('protocol upgrade relay', () => {
     await new Promise((resolve) => socket.on('close', resolve));
     expect(received).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(received.endsWith('declined')).toBe(true);
-    await expect.poll(() => done.length).toBe(1);
-    expect(done[0]!.response?.status).toBe(400);
+    const [ex] = await h.waitFor(1);
+    expect(ex!.response?.status).toBe(400);
   });
 
   it('answers 502 with words when the upgrade target is down', async () => {
-    proxy = await startProxy();
-    const done = collect(proxy);
-    const socket = net.connect(proxy.port, '127.0.0.1');
+    const h = await proxyHarness();
+    const socket = net.connect(h.proxy.port, '127.0.0.1');
     socket.write(
       'GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n',
     );
@@ -103,7 +89,7 @@ describe('protocol upgrade relay', () => {
     await new Promise((resolve) => socket.on('close', resolve));
     expect(received).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
     expect(received).toContain('refused the connection');
-    await expect.poll(() => done.length).toBe(1);
-    expect(done[0]!.error?.code).toBe('connection_refused');
+    const [ex] = await h.waitFor(1);
+    expect(ex!.error?.code).toBe('connection_refused');
   });
 });
