@@ -19,6 +19,7 @@ import {
   upstreamProxy,
   viaProxy,
 } from '../test-support/servers';
+import { tunnelsClosed } from '../test-support/wait';
 
 afterEach(cleanup);
 
@@ -84,7 +85,7 @@ describe('upstream proxy chaining', () => {
     expect(rawHeader(chain.seen[0]!.rawHeaders, 'proxy-authorization')).toBe(
       `Basic ${Buffer.from('user:pw').toString('base64')}`,
     );
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.tags).toContain('upstream-proxy');
   });
 
@@ -119,7 +120,7 @@ describe('upstream proxy chaining', () => {
     );
     expect(text).toMatch(/^HTTP\/1\.1 502 Bad Gateway/);
     expect(text).toContain('407');
-    await expect.poll(() => h.tunnels.length).toBe(1);
+    await tunnelsClosed(h, 1);
     expect(h.tunnels[0]!.error?.code).toBe('upstream_proxy_failed');
   });
 
