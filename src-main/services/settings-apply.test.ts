@@ -15,13 +15,15 @@ import { DEFAULT_SETTINGS, type Settings } from '../../src-common/settings';
 import { cleanup, curlVia, httpUpstream, listen, viaProxy } from '../test-support/servers';
 import { httpsUpstream, selfSigned } from '../test-support/tls';
 import { needTool } from '../test-support/tools';
-import { createApi, createDispatcher, createEventHub, type Dispatch } from './api';
+import { until } from '../test-support/wait';
+import { createApi, createDispatcher, createEventHub, type Dispatch, type EventHub } from './api';
 import { openSession, type Session } from './session';
 
 let dir: string;
 let session: Session;
 let call: Dispatch;
 let events: ApiEvent[];
+let hub: EventHub;
 
 async function open(seed?: Partial<Settings>): Promise<void> {
   const dataDir = join(dir, 'data');
@@ -40,10 +42,18 @@ async function open(seed?: Partial<Settings>): Promise<void> {
     version: '0.0.0-test',
     mode: 'headless',
   });
-  const hub = createEventHub(session);
+  hub = createEventHub(session);
   hub.subscribe((e) => events.push(e));
   call = createDispatcher(createApi(session, hub));
 }
+
+/** Resolves once an event the windows were sent satisfies `check`. */
+const heard = (what: string, check: (event: ApiEvent) => boolean): Promise<void> =>
+  until(
+    what,
+    (notify) => hub.subscribe(notify),
+    () => events.some(check),
+  );
 
 const update = (patch: unknown): Promise<ApiReply> => call('loupe:settings.update', [patch]);
 const saved = async (): Promise<Settings> =>
@@ -231,7 +241,7 @@ describe('auto-learned bypass list', () => {
     expect(hosts((reply as { result: Settings }).result)).toEqual(['other.test']);
     expect(hosts(await saved())).toEqual(['other.test']);
     expect(session.learning.matches('pinned.test')).toBe(false);
-    await expect.poll(() => events.some((e) => e.settings?.autoBypass.length === 1)).toBe(true);
+    await heard('the shorter list in a settings event', (e) => e.settings?.autoBypass.length === 1);
   });
 
   it('a changed lifetime applies to the next host learned, which every window hears of', async (t) => {
@@ -242,13 +252,14 @@ describe('auto-learned bypass list', () => {
     // curl does not trust Loupe's CA: it rejects the certificate, which is what pinning looks like.
     const r = await curlVia(session.proxy.url, `https://self.test:${port}/`);
     expect(r.code).toBe(60);
-    await expect.poll(() => session.settings.get().autoBypass.length).toBe(1);
+    await heard(
+      'the learned host in a settings event',
+      (e) => e.settings?.autoBypass[0]?.host === 'self.test',
+    );
+    expect(session.settings.get().autoBypass).toHaveLength(1);
     const [entry] = session.settings.get().autoBypass;
     expect(entry!.host).toBe('self.test');
     expect(entry!.expiresAt - entry!.learnedAt).toBe(2 * 3600 * 1000);
-    await expect
-      .poll(() => events.some((e) => e.settings?.autoBypass[0]?.host === 'self.test'))
-      .toBe(true);
   });
 
   it('forgetLearned of a host not on the list is not_found', async () => {
