@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BodyInfo, HeaderPair } from '../../src-common/flow';
 import type { HarEntry, HarLog } from '../../src-common/har/types';
 import {
@@ -13,6 +13,7 @@ import {
   makeTunnel,
 } from '../test-support/factories';
 import { validateHar } from '../test-support/har-schema';
+import { deadline } from '../test-support/wait';
 import { BodyStore } from './body-store';
 import { writeHarFile, type BodyReader } from './har-file';
 
@@ -115,7 +116,8 @@ describe('writeHarFile', () => {
       makeTunnel({ id: 'tunnel' }),
       makeFlow({ id: 'v6', server: { host: '::1', port: 80, address: '[::1]' } }),
     ];
-    await vi.waitFor(() => expect(bodies.stats().diskBytes).toBeGreaterThanOrEqual(page.length));
+    await deadline(bodies.settled(), 'the bodies past the budget to be spilled');
+    expect(bodies.stats().diskBytes).toBeGreaterThanOrEqual(page.length);
     const path = join(dir, 'out.har');
     const progress: [number, number][] = [];
     await writeHarFile(path, flows, bodies, {
