@@ -15,6 +15,7 @@ import { BodyStore } from '../flows/body-store';
 import { FlowStore } from '../flows/flow-store';
 import { cleanup, proxyHarness } from '../test-support/servers';
 import { connectTunnel, httpsUpstream, testPki, type TestPki } from '../test-support/tls';
+import { until } from '../test-support/wait';
 import { createCapture } from './capture';
 
 let loupe: TestPki;
@@ -85,7 +86,11 @@ describe('WebSockets over decrypted TLS', () => {
       `echo:${'x'.repeat(50_000)}`,
     ]);
 
-    await expect.poll(() => (flows.list()[0] as HttpFlow | undefined)?.state).toBe('complete');
+    await until(
+      'the flow to be complete',
+      (notify) => flows.subscribe(notify),
+      () => flows.list()[0]?.state === 'complete',
+    );
     const flow = flows.list()[0] as HttpFlow;
     expect(flow.request.url).toBe(`https://chat.test:${up.port}/socket`);
     expect(flow.response?.status).toBe(101);
