@@ -38,27 +38,34 @@ function stats(session: Session): SessionStats {
 
 /** Fans events out to subscribers (one per window or WebSocket). */
 export interface EventHub {
+  /**
+   * Adds a subscriber. It hears the session's start-up notices at once, as one `notices` event:
+   * they were raised before any UI could listen.
+   */
   subscribe(listener: (event: ApiEvent) => void): () => void;
   emit(event: ApiEvent): void;
   dispose(): void;
 }
 
+/** Calls one subscriber. A transport that failed to send drops its own listener. */
+function deliver(listener: (event: ApiEvent) => void, event: ApiEvent): void {
+  try {
+    listener(event);
+  } catch {
+    // The others still hear.
+  }
+}
+
 /**
  * Forwards the flow store's batches (already coalesced at ≤ 50 ms) as summaries with the
- * session's stats, and notices as they come. Subscribes to the store only while someone listens,
- * so a session with no UI pays nothing.
+ * session's stats, and notices as they come; replays the start-up notices to each subscriber.
+ * Subscribes to the store only while someone listens, so a session with no UI pays nothing.
  */
 export function createEventHub(session: Session): EventHub {
   const listeners = new Set<(event: ApiEvent) => void>();
   let unsubscribe: (() => void)[] = [];
   const emit = (event: ApiEvent): void => {
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A transport that failed to send drops its own listener; the others still hear.
-      }
-    }
+    for (const listener of listeners) deliver(listener, event);
   };
   const start = (): void => {
     unsubscribe = [
@@ -79,6 +86,8 @@ export function createEventHub(session: Session): EventHub {
     subscribe(listener) {
       if (listeners.size === 0) start();
       listeners.add(listener);
+      const startup = session.startupNotices;
+      if (startup.length > 0) deliver(listener, { notices: [...startup] });
       return () => {
         listeners.delete(listener);
         if (listeners.size > 0) return;

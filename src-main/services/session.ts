@@ -39,7 +39,10 @@ export interface SessionOptions {
   upstreamCa?: string[];
   version: string;
   mode: 'electron' | 'headless';
-  /** Receives each notice (also kept for the UI); the headless mode prints them. */
+  /**
+   * Receives each notice; the headless mode prints them. Those of start-up come once start-up
+   * has ended (or failed), so what it adds to a notice is in it.
+   */
   onNotice?: (notice: Notice) => void;
 }
 
@@ -71,11 +74,23 @@ export interface Session {
   /** Subscribes to saved changes made inside the session (a host learned, forgotten or expired). */
   onSettings(listener: (settings: Settings) => void): () => void;
   /**
-   * Subscribes to notices (learned hosts, untrusted CA, failed handshakes). Those of start-up (the
-   * last run ended abnormally, settings repaired) come before openSession resolves: `onNotice`
-   * in the options receives them.
+   * Subscribes to notices (learned hosts, untrusted CA, failed handshakes). Those of start-up come
+   * before openSession resolves, so only `onNotice` in the options hears them: the rest learn
+   * them from `startupNotices`.
    */
   onNotice(listener: (notice: Notice) => void): () => void;
+  /**
+   * The notices of start-up (the last run ended abnormally, settings repaired), oldest first and
+   * as they stand now: the event hub tells them to each UI that connects.
+   */
+  readonly startupNotices: readonly Notice[];
+  /**
+   * Adds a sentence to the start-up notice that the last run ended abnormally, for what has been
+   * put right since (the system proxy restored, a session recovered); false when the last run
+   * ended cleanly. The notice keeps its time and is told again whole, so a UI that shows it
+   * replaces its text: it stays one notice.
+   */
+  addToLastRunNotice(sentence: string): boolean;
   /**
    * Stops the proxy, runs `afterStop` (the flows and bodies are still readable then: the headless
    * mode writes its HAR), then frees the stores and the data-directory lock.
@@ -92,22 +107,63 @@ function lastRunEnded(owner: StaleOwner): string {
   return `The last run ended abnormally: Loupe${which.length ? ` (${which.join(', ')})` : ''} stopped without closing, as after a crash, a forced quit or a power cut.`;
 }
 
+/**
+ * The notices of start-up, kept for every UI that connects later (they come before any can).
+ * Held until start-up ends, so that what start-up puts right after an abnormal end joins that
+ * notice before anyone is told.
+ */
+class StartupNotices {
+  readonly list: Notice[] = [];
+  private lastRun: number | undefined;
+  private told = false;
+
+  constructor(private readonly tell: (notice: Notice) => void) {}
+
+  add(level: Notice['level'], message: string): void {
+    this.list.push({ level, message, at: Date.now() });
+  }
+
+  /** The one notice about a run that did not end cleanly; `addToLastRun` extends it. */
+  lastRunEnded(owner: StaleOwner): void {
+    this.lastRun = this.list.length;
+    this.add('warning', lastRunEnded(owner));
+  }
+
+  addToLastRun(sentence: string): boolean {
+    if (this.lastRun === undefined) return false;
+    const notice = this.list[this.lastRun]!;
+    const extended = { ...notice, message: `${notice.message} ${sentence}` };
+    this.list[this.lastRun] = extended;
+    if (this.told) this.tell(extended);
+    return true;
+  }
+
+  /** Start-up has ended, or failed: tells what it held, once. */
+  flush(): void {
+    if (this.told) return;
+    this.told = true;
+    for (const notice of this.list) this.tell(notice);
+  }
+}
+
 /** Opens the data directory and starts the proxy; throws (with words) when either cannot be. */
 export async function openSession(opts: SessionOptions): Promise<Session> {
   await ensureDataDir(opts.dataDir);
   const lock = await acquireLock(opts.dataDir);
   const noticeListeners = new Set<(notice: Notice) => void>();
-  const notify = (level: Notice['level'], message: string): void => {
-    const notice: Notice = { level, message, at: Date.now() };
+  const tell = (notice: Notice): void => {
     opts.onNotice?.(notice);
     for (const listener of noticeListeners) listener(notice);
   };
+  const notify = (level: Notice['level'], message: string): void =>
+    tell({ level, message, at: Date.now() });
+  const startup = new StartupNotices(tell);
   try {
     // A run that did not end cleanly is told in one notice; whatever start-up later puts right
-    // after it (the system proxy restored, a session recovered) belongs in that same notice.
-    if (lock.staleFrom) notify('warning', lastRunEnded(lock.staleFrom));
+    // after it (the system proxy restored, a session recovered) joins it (addToLastRun).
+    if (lock.staleFrom) startup.lastRunEnded(lock.staleFrom);
     const { store, warning } = await openSettings(opts.dataDir);
-    if (warning) notify('warning', warning);
+    if (warning) startup.add('warning', warning);
     const settings = store.get();
     const ca = await loadOrCreateCa(opts.dataDir);
     const settingsListeners = new Set<(settings: Settings) => void>();
@@ -182,6 +238,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     };
 
     let closed: Promise<void> | undefined;
+    startup.flush();
     return {
       options: opts,
       dataDir: opts.dataDir,
@@ -252,6 +309,10 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
         noticeListeners.add(listener);
         return () => void noticeListeners.delete(listener);
       },
+      get startupNotices() {
+        return startup.list;
+      },
+      addToLastRunNotice: (sentence) => startup.addToLastRun(sentence),
       close(afterStop) {
         closed ??= (async () => {
           try {
@@ -269,6 +330,8 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       },
     };
   } catch (err) {
+    // A start that fails still says what it found (the last run crashed, settings repaired).
+    startup.flush();
     await lock.release();
     throw err;
   }

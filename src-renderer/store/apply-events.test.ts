@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ApiEvent, FlowSummary } from '../../src-common/api/contract';
+import type { ApiEvent, FlowSummary, Notice } from '../../src-common/api/contract';
 import { compileFilter } from '../../src-common/filter';
 import { applyEvents, emptySession, type SessionData } from './apply-events';
 import type { ViewSpec } from './visible';
@@ -131,5 +131,25 @@ describe('applyEvents', () => {
     expect(s.stats?.flows).toBe(2);
     expect(s.proxy?.recording).toBe(false);
     expect(s.toasts).toEqual([{ level: 'warning', message: 'w', at: 1, key: 1 }]);
+  });
+
+  it('shows a notice once per page: a reconnect replaying the start-up notices adds no toast', () => {
+    const ended: Notice = { level: 'warning', message: 'The last run ended abnormally.', at: 5 };
+    const repaired: Notice = { level: 'warning', message: 'Settings repaired.', at: 6 };
+    const first = run(empty(), [{ notices: [ended, repaired] }]);
+    const dismissed = { ...first, toasts: first.toasts.filter((t) => t.at !== 6) };
+    const again = run(dismissed, [{ notices: [ended, repaired] }]);
+    expect(again.toasts).toEqual([{ ...ended, key: 1 }]);
+    expect(again.toastSeq).toBe(2);
+  });
+
+  it('replaces a toast when its notice comes again with more said, and shows it anew once dismissed', () => {
+    const ended: Notice = { level: 'warning', message: 'The last run ended abnormally.', at: 5 };
+    const more = { ...ended, message: `${ended.message} The system proxy was set back.` };
+    const shown = run(empty(), [{ notices: [ended] }, { notices: [more] }]);
+    expect(shown.toasts).toEqual([{ ...more, key: 1 }]);
+    const evenMore = { ...more, message: `${more.message} A session was recovered.` };
+    const afterDismiss = run({ ...shown, toasts: [] }, [{ notices: [evenMore] }]);
+    expect(afterDismiss.toasts).toEqual([{ ...evenMore, key: 2 }]);
   });
 });

@@ -46,6 +46,8 @@ export interface SessionData {
   toasts: readonly Toast[];
   /** The key of the last toast made. */
   toastSeq: number;
+  /** The notices this page has shown (`noticeKey`), the latest REMEMBERED_NOTICES of them. */
+  shownNotices: readonly string[];
 }
 
 /** The fields that belong to one session's flows (what switching sessions swaps). */
@@ -72,6 +74,7 @@ export function emptySession(): SessionData {
     truncatedCount: 0,
     toasts: [],
     toastSeq: 0,
+    shownNotices: [],
   };
 }
 
@@ -81,14 +84,41 @@ export type Toast = Notice & { key: number };
 /** At most this many toasts at once: a burst of notices must not cover the table. */
 const MAX_TOASTS = 5;
 
-/** The toast list with `notices` added (the oldest dropped beyond MAX_TOASTS). */
-export function addToasts(
-  state: Pick<SessionData, 'toasts' | 'toastSeq'>,
-  notices: readonly Notice[],
-): Pick<SessionData, 'toasts' | 'toastSeq'> {
+/**
+ * How many notices a page remembers having shown. Enough for a reconnect's replay of the
+ * start-up notices to find them unless hundreds of notices came in between.
+ */
+const REMEMBERED_NOTICES = 500;
+
+const noticeKey = (n: Notice): string => `${n.level} ${n.at} ${n.message}`;
+
+type ToastState = Pick<SessionData, 'toasts' | 'toastSeq' | 'shownNotices'>;
+
+/**
+ * The toast list with `notices` added (the oldest dropped beyond MAX_TOASTS). Each notice is
+ * shown once per page: one that comes again is dropped (every connection of a UI hears the
+ * session's start-up notices), and one that comes again with more said (same level and time,
+ * its text extended) replaces its toast, or shows anew when that toast is gone.
+ */
+export function addToasts(state: ToastState, notices: readonly Notice[]): ToastState {
   let key = state.toastSeq;
-  const added = notices.map((n) => ({ ...n, key: ++key }));
-  return { toasts: [...state.toasts, ...added].slice(-MAX_TOASTS), toastSeq: key };
+  const toasts = [...state.toasts];
+  const shown = new Set(state.shownNotices);
+  for (const notice of notices) {
+    const id = noticeKey(notice);
+    if (shown.has(id)) continue;
+    shown.add(id);
+    const earlier = toasts.findIndex(
+      (t) => t.level === notice.level && t.at === notice.at && notice.message.startsWith(t.message),
+    );
+    if (earlier >= 0) toasts[earlier] = { ...notice, key: toasts[earlier]!.key };
+    else toasts.push({ ...notice, key: ++key });
+  }
+  return {
+    toasts: toasts.slice(-MAX_TOASTS),
+    toastSeq: key,
+    shownNotices: [...shown].slice(-REMEMBERED_NOTICES),
+  };
 }
 
 const isTruncated = (f: FlowSummary): boolean =>

@@ -167,7 +167,11 @@ function applyStashed(s: State, stash: SessionFlows, events: readonly ApiEvent[]
   const view = viewOf(s);
   const patch: Partial<State> = applyEvents(s, view, rest);
   if (flowEvents.length > 0) {
-    const live = applyEvents({ ...stash, toasts: [], toastSeq: 0 }, view, flowEvents);
+    const live = applyEvents(
+      { ...stash, toasts: [], toastSeq: 0, shownNotices: [] },
+      view,
+      flowEvents,
+    );
     patch.liveStash = pickFlows({ ...stash, ...live });
   }
   return patch;
