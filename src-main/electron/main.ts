@@ -132,6 +132,12 @@ function main(): void {
       console.warn(`loupe: could not save the window's size and place: ${err.message}`),
     );
     const unsubscribe = hub.subscribe((event) => send(event));
+    // The hub hands a new subscriber the start-up notices at once, before this page exists to
+    // hear them; each load of the page (a reload too) gets them again, and shows each once.
+    created.webContents.on('did-finish-load', () => {
+      const startup = running?.session.startupNotices ?? [];
+      if (startup.length > 0) send({ notices: [...startup] });
+    });
     created.once('ready-to-show', () => {
       if (initial.maximized) created.maximize();
       created.show();

@@ -23,6 +23,7 @@ import {
   type ApiSection,
   type LoupeBridge,
 } from '../../src-common/api/contract';
+import { leaveCrashedLock } from '../test-support/crash';
 import { deadline, deferred, until } from '../test-support/wait';
 import { createFakeElectron, fakeEvent, loadBundle, type FakeElectron } from './electron-stand-in';
 import { WINDOW_STATE_FILE } from './window-state';
@@ -504,6 +505,60 @@ describe('application lifecycle and menu', () => {
     expect(second.fake.rec.handled).toEqual(allChannels());
     expect(second.fake.ipcHandlers.size).toBe(0);
     expect(existsSync(join(dir, 'loupe.lock'))).toBe(false);
+  });
+
+  it('shows the page the start-up notices once it has loaded: the last run ended abnormally', async () => {
+    const crashed = temp('loupe-electron-crashed-');
+    const pid = await leaveCrashedLock(crashed);
+    // What main sent the page, and whether the page had loaded by then (a real window drops
+    // what is sent before its page exists).
+    const sent: { event: ApiEvent; loaded: boolean }[] = [];
+    const next = startMain(
+      {
+        LOUPE_DATA_DIR: crashed,
+        LOUPE_PORT: '0',
+        ...(rendererDir ? { LOUPE_RENDERER_DIR: rendererDir } : {}),
+      },
+      (f) =>
+        (f.module.app as EventEmitter).on(
+          'web-contents-created',
+          (
+            _event: unknown,
+            contents: { send(channel: string, payload: unknown): void } & EventEmitter,
+          ) => {
+            let loaded = false;
+            contents.once('did-finish-load', () => (loaded = true));
+            const send = contents.send.bind(contents);
+            contents.send = (channel, payload) => {
+              if (channel === EVENT_CHANNEL) sent.push({ event: payload as ApiEvent, loaded });
+              send(channel, payload);
+            };
+          },
+        ),
+    );
+    try {
+      await deadline(next.loaded, 'the window on the crashed directory to load');
+      next.restoreEnv();
+      await until(
+        'the start-up notices after the load',
+        (notify) => {
+          const contents = next.fake.rec.windows[0]!.webContents as unknown as EventEmitter;
+          contents.on('did-finish-load', notify);
+          return () => contents.off('did-finish-load', notify);
+        },
+        () => sent.some((s) => s.loaded && s.event.notices),
+      );
+      const afterLoad = sent.filter((s) => s.loaded).flatMap((s) => s.event.notices ?? []);
+      expect(afterLoad.map((n) => n.message)).toEqual([
+        expect.stringMatching(new RegExp(`^The last run ended abnormally: Loupe \\(pid ${pid}`)),
+      ]);
+    } finally {
+      next.restoreEnv();
+      const sigterm = next.signalHandlers.find((h) => h.signal === 'SIGTERM')!;
+      (sigterm.listener as () => void)();
+      await next.fake.exited;
+      next.removeSignalHandlers();
+    }
   });
 
   it('has the menu shortcuts of UI.md, each sending its command to the UI', () => {

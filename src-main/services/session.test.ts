@@ -2,16 +2,14 @@
  * Start-up of a real session on a real data directory: what it tells the user, and how the event
  * hub tells it to UIs that connect later.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiEvent, Notice } from '../../src-common/api/contract';
-import { LOCK_FILE } from '../data/lock';
 import { SETTINGS_FILE } from '../data/settings';
+import { leaveCrashedLock } from '../test-support/crash';
 import { createEventHub } from './api';
 import { openSession, type Session } from './session';
 
@@ -42,32 +40,15 @@ async function open(): Promise<Session> {
   return session;
 }
 
-/** The pid of a process that has exited. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '']);
-  await once(child, 'exit');
-  return child.pid!;
-}
-
 /** Leaves the data directory as a run that crashed would: its lock names a dead process. */
-async function crashedBefore(): Promise<number> {
-  const pid = await deadPid();
-  await mkdir(dir, { recursive: true });
-  await writeFile(
-    join(dir, LOCK_FILE),
-    JSON.stringify({ pid, startedAt: 'x', hostname: hostname() }),
-  );
-  return pid;
-}
+const crashedBefore = (): Promise<number> => leaveCrashedLock(dir);
 
 const ENDED_ABNORMALLY = /^The last run ended abnormally: /;
 
 describe('session start-up notices', () => {
   it('says once that the last run ended abnormally when it takes over a lock left by a dead process', async () => {
-    const pid = await deadPid();
     const startedAt = '2024-05-01T10:00:00.000Z';
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid, startedAt, hostname: hostname() }));
+    const pid = await leaveCrashedLock(dir, startedAt);
     await open();
     expect(notices).toEqual([
       {
