@@ -5,6 +5,7 @@
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,10 +14,11 @@ import type { ApiEvent, ApiReply, WireMessage } from '../../src-common/api/contr
 
 type Reply = { id: number } & ApiReply;
 import { openSession, type Session } from '../services/session';
-import { makeFlow } from '../test-support/factories';
+import { makeFlow, makeRequest } from '../test-support/factories';
 import { HAR_FIXTURE_DIR } from '../test-support/har-fixtures';
 import { cleanup, httpUpstream, viaProxy } from '../test-support/servers';
-import { startUiServer, type UiServer } from './ui-server';
+import { deadline, deferred } from '../test-support/wait';
+import { startUiServer, type ClientClosed, type UiServer } from './ui-server';
 
 let dir: string;
 let session: Session;
@@ -297,6 +299,62 @@ describe('the contract over the WebSocket', () => {
     const refused = await c.call('loupe:settings.update', { autoBypass: [] });
     expect(refused).toMatchObject({ ok: false, error: { code: 'invalid_argument' } });
     c.ws.close();
+  });
+});
+
+describe('the per-client cap on what is queued and unread', () => {
+  it('closes a client that asks for replies it does not read (1013) and sends it nothing more, while a reading client is answered', async () => {
+    const cap = 1024 * 1024;
+    const closedByServer = deferred<ClientClosed>();
+    await ui.close();
+    ui = await startUiServer({
+      session,
+      port: 0,
+      rendererDir: join(dir, 'renderer'),
+      maxBufferedBytes: cap,
+      onClientClosed: (closed) => closedByServer.resolve(closed),
+    });
+    const path = 'a-long-path/'.repeat(170);
+    for (let i = 0; i < 400; i++) {
+      const url = `http://big.example.test/${path}${i}`;
+      session.flows.upsert(makeFlow({ request: makeRequest({ url }) }));
+    }
+    const reader = await connect();
+    const replyBytes = JSON.stringify(await reader.call('loupe:flows.list')).length;
+    expect(replyBytes).toBeGreaterThan(cap / 2);
+
+    const stalled = await connect();
+    const raw = (stalled.ws as unknown as { _socket: Socket })._socket;
+    raw.pause();
+    const calls = 40;
+    let answered = 0;
+    for (let i = 0; i < calls; i++) void stalled.call('loupe:flows.list').then(() => answered++);
+
+    const readerLists = async (): Promise<void> => {
+      for (let i = 0; i < calls; i++) {
+        const listed = await reader.call('loupe:flows.list');
+        expect(listed.ok && (listed.result as unknown[]).length).toBe(400);
+      }
+    };
+    const [closed] = await Promise.all([
+      deadline(closedByServer.promise, 'the server closing the client that does not read'),
+      readerLists(),
+    ]);
+    expect(closed).toMatchObject({ code: 1013, reason: expect.stringMatching(/too far behind/) });
+    expect(closed.buffered).toBeLessThanOrEqual(cap + 2 * replyBytes);
+    expect(reader.ws.readyState).toBe(WebSocket.OPEN);
+
+    // Reading again, it gets what was queued before the close, then the close in words.
+    const seen = new Promise<[number, string]>((r) =>
+      stalled.ws.on('close', (code, reason) => r([code, String(reason)])),
+    );
+    raw.resume();
+    expect(await deadline(seen, 'the close frame behind the queued replies')).toEqual([
+      1013,
+      closed.reason,
+    ]);
+    expect(answered).toBeLessThan(calls / 2);
+    reader.ws.close();
   });
 });
 

@@ -35,6 +35,17 @@ export interface UiServerOptions {
   token?: string;
   /** The largest HAR the page may upload (`POST /upload`); MAX_IMPORT_BYTES by default. */
   maxUploadBytes?: number;
+  /** How much one API socket may have queued and unread; MAX_BUFFERED by default. */
+  maxBufferedBytes?: number;
+  /** Told when the server closes an API socket itself (for logs and tests). */
+  onClientClosed?: (closed: ClientClosed) => void;
+}
+
+/** An API socket the server closed: why, and how many bytes were still queued to it then. */
+export interface ClientClosed {
+  code: number;
+  reason: string;
+  buffered: number;
 }
 
 export interface UiServer {
@@ -67,7 +78,10 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** A WebSocket whose unsent events exceed this is too slow to follow; it is closed (1013). */
+/**
+ * A WebSocket with more than this queued and unread (events and replies) is too slow to follow,
+ * or is not reading; it is closed (1013) and nothing more is built for it.
+ */
 const MAX_BUFFERED = 64 * 1024 * 1024;
 const MAX_MESSAGE = 1024 * 1024;
 
@@ -77,9 +91,12 @@ const SLICE = 2000;
 /**
  * JSON for a reply. A whole session's list (100,000 flows are about 90 MB of JSON and a second of
  * CPU) is serialised a slice at a time with the event loop free in between, so the proxy keeps
- * forwarding while a UI (re)loads.
+ * forwarding while a UI (re)loads; undefined once `wanted()` turns false (the client is gone).
  */
-async function serialise(message: { id: number } & ApiReply): Promise<string> {
+async function serialise(
+  message: { id: number } & ApiReply,
+  wanted: () => boolean,
+): Promise<string | undefined> {
   if (!message.ok || !Array.isArray(message.result) || message.result.length <= SLICE) {
     return JSON.stringify(message);
   }
@@ -88,6 +105,7 @@ async function serialise(message: { id: number } & ApiReply): Promise<string> {
   for (let i = 0; i < list.length; i += SLICE) {
     parts.push(JSON.stringify(list.slice(i, i + SLICE)).slice(1, -1));
     await new Promise<void>((r) => setImmediate(r));
+    if (!wanted()) return undefined;
   }
   return `{"id":${message.id},"ok":true,"result":[${parts.join(',')}]}`;
 }
@@ -124,6 +142,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const api = createApi(opts.session, events);
   const dispatch = createDispatcher(api);
   const maxUpload = opts.maxUploadBytes ?? MAX_IMPORT_BYTES;
+  const maxBuffered = opts.maxBufferedBytes ?? MAX_BUFFERED;
   let port = 0;
 
   /** Why a request is refused, or undefined when it may proceed. */
@@ -296,51 +315,70 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   });
 
   const attach = (ws: WebSocket): void => {
-    /** Characters of replies handed to the socket and not yet written out (see push). */
-    let replyBacklog = 0;
-    const push = (message: WireMessage, text = JSON.stringify(message)): void => {
-      if (ws.readyState !== ws.OPEN) return;
-      if ('event' in message) {
-        // A UI that cannot keep up with events is cut off; a large reply it asked for is not
-        // falling behind, so it does not count.
-        if (ws.bufferedAmount - replyBacklog > MAX_BUFFERED) {
-          ws.close(1013, 'the UI fell too far behind; reconnect to resume');
-          return;
-        }
-        ws.send(text);
-        return;
-      }
-      replyBacklog += text.length;
-      ws.send(text, () => (replyBacklog -= text.length));
+    let unsubscribe: (() => void) | undefined;
+    /**
+     * Everything queued to the client and not yet written out counts against the cap, events and
+     * replies alike, except the largest reply on its way: a session's whole list may exceed the
+     * cap by itself, and a UI that asked for it is not falling behind.
+     */
+    let repliesOnTheirWay = 0;
+    let largestReply = 0;
+    /** The server closes the socket and forgets the client: no events, no replies, no calls. */
+    const shut = (code: number, reason: string): void => {
+      unsubscribe?.();
+      unsubscribe = undefined;
+      opts.onClientClosed?.({ code, reason, buffered: ws.bufferedAmount });
+      ws.close(code, reason);
     };
-    const unsubscribe = events.subscribe((payload: ApiEvent) =>
-      push({ event: EVENT_CHANNEL, payload }),
-    );
+    /** Whether anything more may be built or sent for this client; closes one past the cap. */
+    const keepingUp = (): boolean => {
+      if (ws.readyState !== ws.OPEN) return false;
+      if (ws.bufferedAmount - largestReply <= maxBuffered) return true;
+      shut(1013, 'the UI fell too far behind; reconnect to resume');
+      return false;
+    };
+    const reply = (text: string): void => {
+      if (!keepingUp()) return;
+      repliesOnTheirWay += 1;
+      largestReply = Math.max(largestReply, text.length);
+      ws.send(text, () => {
+        repliesOnTheirWay -= 1;
+        if (repliesOnTheirWay === 0) largestReply = 0;
+      });
+    };
+    unsubscribe = events.subscribe((payload: ApiEvent) => {
+      if (keepingUp()) ws.send(JSON.stringify({ event: EVENT_CHANNEL, payload }));
+    });
     ws.on('message', (data, isBinary) => {
+      // Asked of a client already past the cap, a call is not even started.
+      if (!keepingUp()) return;
       const parsed = isBinary ? undefined : parseWireCall(data.toString());
       if (!parsed?.ok) {
-        ws.close(1008, parsed ? parsed.message : 'binary messages are not part of the API');
+        shut(1008, parsed ? parsed.message : 'binary messages are not part of the API');
         return;
       }
       const { id, channel, args } = parsed.call;
-      void dispatch(channel, args).then(async (reply) => {
+      void dispatch(channel, args).then(async (answer) => {
+        if (!keepingUp()) return;
+        let text: string | undefined;
         try {
-          const message = { id, ...reply };
-          push(message, await serialise(message));
+          text = await serialise({ id, ...answer }, () => ws.readyState === ws.OPEN);
         } catch (err) {
           // A reply too large to serialise (a huge session's list) must not end the process.
-          push({
+          const message: WireMessage = {
             id,
             ok: false,
             error: {
               code: 'unavailable',
               message: `the reply could not be sent: ${(err as Error).message}`,
             },
-          });
+          };
+          text = JSON.stringify(message);
         }
+        if (text !== undefined) reply(text);
       });
     });
-    ws.on('close', unsubscribe);
+    ws.on('close', () => unsubscribe?.());
     ws.on('error', () => ws.terminate());
   };
 
