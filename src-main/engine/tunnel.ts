@@ -179,7 +179,12 @@ function onHello(
   if (!target) {
     // Straight to the port: the SNI is the only address there is.
     if (!sni) {
-      tunnel.target.host = '(no server name)';
+      // No server name: the flow is named after the address the client connected to (Loupe's
+      // own), a real URL that HAR readers accept, and its reason says why.
+      tunnel.target.host = client.localAddress ?? '';
+      tunnel.target.port = client.localPort ?? tunnel.target.port;
+      tunnel.reason =
+        'No server name (SNI) in the ClientHello: the address shown is the one the client connected to, the proxy port itself.';
       failedHandshake(
         ctx,
         tunnel,

@@ -5,8 +5,9 @@
  * memory without bound nor stalls traffic on disk writes.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../data/private-folder';
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
 
@@ -165,7 +166,7 @@ export class BodyStore {
       try {
         await this.makeDir();
         // 'wx': a fresh file of our own, never one planted under the same name.
-        await writeFile(file, chunks, { mode: 0o600, flag: 'wx' });
+        await writeFile(file, chunks, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
       } catch (err) {
         // Disk full or folder unwritable: the body stays in memory rather than being lost, and
         // is not tried again. A partial file goes; a file that was there before is not ours.
@@ -188,11 +189,7 @@ export class BodyStore {
 
   /** Creates the folder once; a failure is forgotten so that the next spill tries again. */
   private makeDir(): Promise<void> {
-    this.dirReady ??= (async () => {
-      await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
-      // mkdir's mode does not apply to a folder that already existed; bodies are private.
-      if (process.platform !== 'win32') await chmod(this.opts.dir, 0o700);
-    })().catch((err: unknown) => {
+    this.dirReady ??= ensurePrivateFolder(this.opts.dir).catch((err: unknown) => {
       this.dirReady = undefined;
       throw err;
     });

@@ -245,6 +245,16 @@ describe('writeHarFile', () => {
     expect(byId['h.1']!.response.bodySize).toBe(9);
   });
 
+  it.skipIf(process.platform === 'win32')(
+    'writes the file readable by its owner only, replacing one that others could read',
+    async () => {
+      const path = join(dir, 'private.har');
+      writeFileSync(path, 'previous export', { mode: 0o644 });
+      await writeHarFile(path, [makeFlow()], bodies, { creatorVersion: '1' });
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+    },
+  );
+
   it('writes an empty session as a valid log', async () => {
     const path = join(dir, 'empty.har');
     await writeHarFile(path, [], bodies, { creatorVersion: '1' });

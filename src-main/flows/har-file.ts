@@ -13,6 +13,7 @@ import {
   type HarBody,
 } from '../../src-common/har/export';
 import { writeAtomically } from '../data/atomic-write';
+import { PRIVATE_FILE_MODE } from '../data/private-folder';
 import { codingsToUndo, decodeBody } from './decode';
 
 /** Where the bytes of a body come from: the body store, or an imported session's bodies. */
@@ -96,7 +97,7 @@ async function bodiesFor(flow: Flow, store: BodyReader): Promise<HarBodies> {
 
 /**
  * Writes `flows` (in the order given) to `path` as HAR 1.2, with bodies from `store` (the
- * BodyStore, or anything that reads a body by id). Resolves
+ * BodyStore, or anything that reads a body by id), readable by its owner only. Resolves
  * once the file is in place; on failure rejects, removes the temporary file and leaves any
  * existing file at `path` as it was.
  */
@@ -113,7 +114,9 @@ export async function writeHarFile(
   if (!shell.endsWith(empty)) throw new Error('toHarLog no longer ends with its entries');
   const head = `${shell.slice(0, -empty.length)}[`;
   const tail = ']}}';
-  await writeAtomically(path, 0o644, async (file) => {
+  await writeAtomically(path, PRIVATE_FILE_MODE, async (file) => {
+    // A capture holds secrets: 0600 exactly, whatever the umask took from the mode asked for.
+    await file.chmod(PRIVATE_FILE_MODE);
     await file.write(head);
     for (let i = 0; i < flows.length; i++) {
       const flow = flows[i]!;

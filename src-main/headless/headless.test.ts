@@ -5,7 +5,15 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -213,6 +221,26 @@ describe('loupe headless', () => {
     const doc = JSON.parse(readFileSync(har, 'utf8')) as { log: { entries: HarEntry[] } };
     expect(doc.log.entries).toHaveLength(1);
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'writes the --har file private, leaves its folder as it was and warns that others can read the folder',
+    async () => {
+      const shared = join(dir, 'shared');
+      mkdirSync(shared, { mode: 0o755 });
+      chmodSync(shared, 0o755);
+      const har = join(shared, 'private.har');
+      const p = await start(['--port', '0', '--data-dir', join(dir, 'data'), '--har', har]);
+      await viaProxy(p.port, 'GET', `http://127.0.0.1:${upstreamPort}/json`);
+      expect(await p.stop('SIGINT')).toBe(0);
+      expect(statSync(har).mode & 0o777).toBe(0o600);
+      expect(statSync(shared).mode & 0o777).toBe(0o755);
+      const warnings = p
+        .stderr()
+        .split('\n')
+        .filter((line) => /other users/i.test(line));
+      expect(warnings).toEqual([expect.stringContaining(shared)]);
+    },
+  );
 
   it('applies --bypass together with the saved list: matching tunnels are marked bypassed in the HAR', async () => {
     const har = join(dir, 'bypass.har');

@@ -7,6 +7,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { defaultDataDir } from '../data/data-dir';
+import { sharedFolderWarning } from '../data/private-folder';
 import { writeHarFile } from '../flows/har-file';
 import { openSession } from '../services/session';
 import type { HeadlessConfig } from './args';
@@ -17,12 +18,18 @@ import { rendererDir, startUiServer, type UiServer } from './ui-server';
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const info = (line: string): void => void process.stderr.write(`${line}\n`);
 
-/** Fails early, before any traffic is captured, when the HAR could not be written at exit. */
+/**
+ * Fails early, before any traffic is captured, when the HAR could not be written at exit; warns
+ * when other users can read its folder (the user's choice: its mode is left as it is).
+ */
 function checkHarTarget(path: string): void {
   const dir = dirname(path);
+  let mode: number;
   try {
-    if (!statSync(dir).isDirectory()) throw new Error();
+    const folder = statSync(dir);
+    if (!folder.isDirectory()) throw new Error();
     accessSync(dir, constants.W_OK);
+    mode = folder.mode;
   } catch {
     throw new UsageError(`--har: the folder ${dir} does not exist or is not writable`);
   }
@@ -32,6 +39,8 @@ function checkHarTarget(path: string): void {
   } catch (err) {
     if (err instanceof UsageError) throw err;
   }
+  const warning = sharedFolderWarning(dir, mode);
+  if (warning) info(`loupe headless: ${warning}`);
 }
 
 function waitForSignal(): Promise<NodeJS.Signals> {

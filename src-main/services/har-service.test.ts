@@ -4,9 +4,10 @@
  * of other tools imported as sessions, and their flows and bodies served through the API.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiEvent, Job } from '../../src-common/api/contract';
 import { validateHar } from '../test-support/har-schema';
@@ -16,6 +17,7 @@ import { createApi, createEventHub } from './api';
 import { createHarService, exportFileName, type HarHost, type HarService } from './har-service';
 import { openSession, type Session } from './session';
 import { HAR_FIXTURE_DIR, HAR_FIXTURES } from '../test-support/har-fixtures';
+import { until } from '../test-support/wait';
 
 const FIXTURES = HAR_FIXTURE_DIR;
 
@@ -231,6 +233,74 @@ describe('har.export', () => {
     await svc.dispose();
     expect(await readdir(join(dir, 'data', 'exports'))).toEqual([]);
   });
+
+  it('exports TLS that named no server as valid HAR, at the address the client connected to', async () => {
+    const client = tls.connect({
+      host: '127.0.0.1',
+      port: session.proxy.port,
+      servername: '',
+      rejectUnauthorized: false,
+    });
+    client.on('error', () => undefined);
+    await until(
+      'the flow of the TLS without a server name',
+      (notify) => session.flows.subscribe(notify),
+      () => session.flows.list().length > 0,
+    );
+    const svc = start({ chooseSavePath: async () => join(dir, 'no-sni.har') });
+    const job = (await svc.har.export({ sessionId: 'live', scope: 'all' }))!;
+    expect(await finished(job.id)).toMatchObject({ state: 'done' });
+    const har = await readHar(join(dir, 'no-sni.har'));
+    expect(validateHar(har)).toEqual([]);
+    expect(urls(har)).toEqual([`https://127.0.0.1:${session.proxy.port}/`]);
+    expect(JSON.stringify(har.log.entries[0])).toMatch(/no server name/i);
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'keeps headless exports and uploads private in a data directory that was 0755',
+    async () => {
+      const data = join(dir, 'data');
+      await chmod(data, 0o755);
+      // Made by an older Loupe, or under a loose umask.
+      await mkdir(join(data, 'exports'), { mode: 0o755 });
+      await mkdir(join(data, 'uploads'), { mode: 0o755 });
+      record(1);
+      const svc = start();
+      const job = (await svc.har.export({ sessionId: 'live', scope: 'all' }))!;
+      await finished(job.id);
+      const mode = async (path: string): Promise<number> => (await stat(path)).mode & 0o777;
+      expect(await mode(svc.files.download(job.id)!.path)).toBe(0o600);
+      expect(await mode(join(data, 'exports'))).toBe(0o700);
+      await svc.files.newUpload();
+      expect(await mode(join(data, 'uploads'))).toBe(0o700);
+      // The data directory is the user's choice: it keeps its mode.
+      expect(await mode(data)).toBe(0o755);
+    },
+  );
+
+  it.skipIf(process.platform === 'win32')(
+    'saves a private file into a folder the user chose, leaving the folder as it was and warning once that others can read it',
+    async () => {
+      record(1);
+      const chosen = join(dir, 'shared');
+      await mkdir(chosen, { mode: 0o755 });
+      await chmod(chosen, 0o755);
+      const svc = start({ chooseSavePath: async (name) => join(chosen, name) });
+      for (let i = 0; i < 2; i++) {
+        const job = (await svc.har.export({ sessionId: 'live', scope: 'all' }))!;
+        const end = await finished(job.id);
+        expect((await stat(end.path!)).mode & 0o777).toBe(0o600);
+      }
+      expect((await stat(chosen)).mode & 0o777).toBe(0o755);
+      const warnings = events.flatMap((e) => e.notices ?? []);
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          level: 'warning',
+          message: expect.stringContaining(chosen) as string,
+        }),
+      ]);
+    },
+  );
 
   it('names the file by day, time and scope', () => {
     expect(exportFileName('filtered', new Date(2026, 11, 1, 14, 5))).toBe(

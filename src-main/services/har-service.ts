@@ -7,8 +7,8 @@
  * from the file's text), and the file was at most MAX_IMPORT_BYTES.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import {
   summarize,
   type ApiEvent,
@@ -20,6 +20,7 @@ import {
   type SessionsSection,
 } from '../../src-common/api/contract';
 import type { BodyInfo, Flow, HeaderPair } from '../../src-common/flow';
+import { ensurePrivateFolder, sharedFolderWarning } from '../data/private-folder';
 import { writeHarFile } from '../flows/har-file';
 import { ApiFailure } from './api-failure';
 import {
@@ -155,6 +156,8 @@ export function createHarService(
   /** Finished headless exports, oldest first. */
   const downloads = new Map<string, { path: string; name: string }>();
   const uploads = new Set<string>();
+  /** Folders chosen in the save dialog that have been warned about, each once. */
+  const warnedFolders = new Set<string>();
   let disposed = false;
 
   const startedAt = Date.now();
@@ -207,6 +210,21 @@ export function createHarService(
         return data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.alloc(0);
       },
     };
+  };
+
+  /** Warns once per folder that a save-dialog folder is readable by others; never changes it. */
+  const checkChosenFolder = async (path: string): Promise<void> => {
+    const dir = dirname(path);
+    if (warnedFolders.has(dir)) return;
+    // A folder that cannot be read fails the export itself, in words.
+    const mode = await stat(dir).then(
+      (s) => s.mode,
+      () => undefined,
+    );
+    const message = mode === undefined ? undefined : sharedFolderWarning(dir, mode);
+    if (!message) return;
+    warnedFolders.add(dir);
+    emit({ notices: [{ level: 'warning', message, at: Date.now() }] });
   };
 
   /** Keeps the last KEEP_EXPORTS headless exports; removes the files of older ones. */
@@ -277,8 +295,9 @@ export function createHarService(
         const chosen = await host.chooseSavePath(name);
         if (!chosen) return null;
         path = chosen;
+        await checkChosenFolder(path);
       } else {
-        await mkdir(exportsDir, { recursive: true });
+        await ensurePrivateFolder(exportsDir);
         path = join(exportsDir, `${id}.har`);
         downloadUrl = `/download/${id}`;
       }
@@ -458,7 +477,7 @@ export function createHarService(
   const files: HarFiles = {
     async newUpload() {
       if (disposed) throw new ApiFailure('unavailable', 'Loupe is shutting down');
-      await mkdir(uploadsDir, { recursive: true });
+      await ensurePrivateFolder(uploadsDir);
       const id = `upload-${randomBytes(12).toString('hex')}`;
       uploads.add(id);
       return { id, path: join(uploadsDir, `${id}.har`) };
