@@ -10,7 +10,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeAtomically, writeFileAtomic } from './atomic-write';
+import { diskFull } from '../test-support/disk';
+import { injectWriteFault, writeAtomically, writeFileAtomic } from './atomic-write';
 
 let dir: string;
 beforeEach(() => {
@@ -63,6 +64,33 @@ describe('atomic write', () => {
     await expect(failure).rejects.toThrow('disk full');
     expect(readFileSync(path, 'utf8')).toBe('the old export');
     expect(readdirSync(dir)).toEqual(['flows.har']);
+  });
+
+  it('says a full disk in words, keeping the system code, and leaves the old file', async () => {
+    const path = join(dir, 'settings.json');
+    writeFileSync(path, 'the old settings');
+    const undo = injectWriteFault((target) => (target === path ? diskFull() : undefined));
+    try {
+      await expect(writeFileAtomic(path, 'the new settings')).rejects.toMatchObject({
+        code: 'ENOSPC',
+        path,
+        message: `Loupe could not save ${path}: the disk is full (ENOSPC); free some space, then try again`,
+      });
+    } finally {
+      undo();
+    }
+    expect(readFileSync(path, 'utf8')).toBe('the old settings');
+    expect(readdirSync(dir)).toEqual(['settings.json']);
+  });
+
+  it("passes on a failure to read another file as it is, not as this file's", async () => {
+    const failure = writeAtomically(join(dir, 'flows.har'), 0o644, async (file) => {
+      await file.write(readFileSync(join(dir, 'a spilled body that is gone')));
+    });
+    await expect(failure).rejects.toMatchObject({
+      code: 'ENOENT',
+      message: expect.stringMatching(/^ENOENT: no such file or directory, open /),
+    });
   });
 
   it('fails plainly when the folder does not exist', async () => {

@@ -1,7 +1,8 @@
 /** Where Loupe keeps its CA, settings and spilled bodies, per user and per OS. */
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { posix, win32 } from 'node:path';
+import { join, posix, win32 } from 'node:path';
+import { isAtomicWriteTemp } from './atomic-write';
 
 /**
  * The per-user app-data folder Loupe uses when no `--data-dir` is given: macOS
@@ -46,4 +47,28 @@ export async function ensureDataDir(dir: string): Promise<void> {
   }
   // mkdir's mode passes through the umask, which may have stripped the owner's own bits.
   if (created !== undefined && process.platform !== 'win32') await chmod(dir, 0o700);
+}
+
+/**
+ * Loupe's own folders in the data directory that atomic writes go to: the directory itself
+ * (settings, CA, window state) and `exports` (HAR downloads). Others may be the user's, since
+ * `--data-dir` may name a folder the user keeps other things in.
+ */
+const WRITTEN_FOLDERS = ['', 'exports'];
+
+/**
+ * Removes the temporary files that atomic writes killed midway (a crash, SIGKILL, a power cut)
+ * left in the data directory `dir`, and nothing else. Only the holder of the directory's lock
+ * may: another Loupe's save in progress looks just the same. Best effort: a leftover that cannot
+ * be removed costs only its space, and must not stop Loupe from starting.
+ */
+export async function removeLeftoverTemps(dir: string): Promise<void> {
+  for (const folder of WRITTEN_FOLDERS.map((name) => join(dir, name))) {
+    const entries = await readdir(folder, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (entry.isFile() && isAtomicWriteTemp(entry.name)) {
+        await rm(join(folder, entry.name), { force: true }).catch(() => undefined);
+      }
+    }
+  }
 }

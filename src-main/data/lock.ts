@@ -12,6 +12,7 @@ import { rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { removeLeftoverTemps } from './data-dir';
 import { readIfExists } from './read-if-exists';
 
 export const LOCK_FILE = 'loupe.lock';
@@ -187,7 +188,8 @@ async function take(dir: string, path: string, body: string): Promise<StaleOwner
 
 /**
  * Takes the data directory `dir` for this process, or throws LockedError naming the owner. A
- * stale lock is taken over and reported in `staleFrom`; the caller tells the user.
+ * stale lock is taken over and reported in `staleFrom`; the caller tells the user. Once it is
+ * taken, the temporary files of saves a killed run left are removed (no other Loupe is saving).
  */
 export async function acquireLock(dir: string): Promise<Lock> {
   const path = join(dir, LOCK_FILE);
@@ -207,6 +209,7 @@ export async function acquireLock(dir: string): Promise<Lock> {
     held.delete(path);
     throw err;
   }
+  await removeLeftoverTemps(dir);
   let released = false;
   return {
     path,

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, SETTINGS_VERSION, type Settings } from '../../src-common/settings';
+import { diskFull } from '../test-support/disk';
+import { injectWriteFault } from './atomic-write';
 import {
   applySettingsPatch,
   loadSettings,
@@ -30,6 +32,13 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const onDisk = (): unknown => JSON.parse(readFileSync(file, 'utf8'));
+/** A list inside `levels` lists: deep enough that walking it by recursion exhausts the stack. */
+const deepList = (levels: number): unknown => {
+  let value: unknown = [];
+  for (let i = 0; i < levels; i++) value = [value];
+  return value;
+};
+const DEEP = 100_000;
 const backups = (): string[] =>
   readdirSync(dir).filter((f) => f.startsWith(`${SETTINGS_FILE}.corrupt-`));
 
@@ -213,6 +222,13 @@ describe('applying a change (pure)', () => {
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error).toContain(error);
   });
+
+  it('refuses a change nested too deep to save, in words', () => {
+    expect(applySettingsPatch(current, { ui: { later: deepList(DEEP) } })).toEqual({
+      ok: false,
+      error: 'the change is nested deeper than 64 levels',
+    });
+  });
 });
 
 describe('settings store', () => {
@@ -270,6 +286,20 @@ describe('settings store', () => {
     );
   });
 
+  it('refuses a change nested too deep to save, and saves the next one', async () => {
+    const { store } = await openSettings(dir);
+    const err = await store
+      .update({ ui: { later: deepList(DEEP) } as Settings['ui'] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SettingsError);
+    expect(err).toMatchObject({
+      code: 'settings_invalid',
+      message: 'Settings not saved: the change is nested deeper than 64 levels.',
+    });
+    expect(readdirSync(dir)).toEqual([]);
+    expect((await store.update({ captureBodyCap: 7 })).captureBodyCap).toBe(7);
+  });
+
   it('keeps the settings it had when the write fails', async () => {
     const { store } = await openSettings(dir);
     // A non-empty folder where the file should go makes the rename fail.
@@ -279,6 +309,23 @@ describe('settings store', () => {
     expect(store.get()).toEqual(DEFAULT_SETTINGS);
     rmSync(file, { recursive: true });
     expect((await store.update({ captureBodyCap: 6 })).captureBodyCap).toBe(6);
+  });
+
+  it('says a full disk in words when a change cannot be saved, keeping the file and the settings', async () => {
+    const { store } = await openSettings(dir);
+    await store.update({ captureBodyCap: 1024 });
+    const before = readFileSync(file);
+    const undo = injectWriteFault(() => diskFull());
+    const err = await store.update({ captureBodyCap: 5 }).catch((e: unknown) => e);
+    undo();
+    expect(err).toBeInstanceOf(SettingsError);
+    expect(err).toMatchObject({
+      code: 'settings_not_saved',
+      message: `Loupe could not save ${file}: the disk is full (ENOSPC); free some space, then try again. The settings are as they were.`,
+    });
+    expect(readFileSync(file)).toEqual(before);
+    expect(readdirSync(dir)).toEqual([SETTINGS_FILE]);
+    expect(store.get().captureBodyCap).toBe(1024);
   });
 
   it('applies changes made at once in order, losing none', async () => {
@@ -302,6 +349,11 @@ describe('settings store', () => {
     ['bad JSON', '{"version": 1,', /not valid JSON/],
     ['no object', '[{"version": 1}]', /not a JSON object/],
     ['no version', '{"bypass": [{"pattern": "a.test", "enabled": true}]}', /'version' must be/],
+    [
+      'a list 100,000 deep inside ui',
+      `{"version": 1, "ui": {"later": ${'['.repeat(DEEP)}${']'.repeat(DEEP)}}}`,
+      /\(the file is nested deeper than 64 levels\)/,
+    ],
   ])(
     'keeps a file with %s as a backup, says so, and uses defaults',
     async (_name, text, reason) => {
@@ -359,6 +411,22 @@ describe('settings store', () => {
     expect(warning).toContain(join(dir, aside[0]!));
     expect(readFileSync(join(dir, aside[0]!), 'utf8')).toBe(text);
     expect(onDisk()).toEqual({ ...DEFAULT_SETTINGS, captureBodyCap: 2 });
+  });
+
+  it('says so when the copy of a file with bad entries cannot be made, and saves nothing', async () => {
+    const text = JSON.stringify({ version: 1, bypass: [{ pattern: 'a b', enabled: true }] });
+    writeFileSync(file, text);
+    const { store, warning } = await openSettings(dir);
+    const aside = /first copied to (.+)\.$/.exec(warning!)![1]!;
+    // Something already in the copy's place: the copy never overwrites.
+    mkdirSync(aside);
+    const err = await store.update({ captureBodyCap: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SettingsError);
+    expect(err).toMatchObject({ code: 'settings_not_saved' });
+    expect((err as Error).message).toMatch(/^Loupe could not save .*: EEXIST: /);
+    expect((err as Error).message).toContain(`save ${aside}: `);
+    expect((err as Error).message).toMatch(/\. The settings are as they were\.$/);
+    expect(readFileSync(file, 'utf8')).toBe(text);
   });
 
   it('refuses a file written by a newer Loupe instead of downgrading it', async () => {

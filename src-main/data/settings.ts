@@ -19,14 +19,18 @@ import {
   type SettingsCheck,
 } from '../../src-common/settings';
 import { writeFileAtomic } from './atomic-write';
+import { describeFsError, SaveError } from './fs-error';
 import { readIfExists } from './read-if-exists';
 import { repairSettings } from './settings-repair';
 
 export const SETTINGS_FILE = 'settings.json';
 
-export type SettingsErrorCode = 'settings_newer' | 'settings_invalid';
+export type SettingsErrorCode = 'settings_newer' | 'settings_invalid' | 'settings_not_saved';
 
-/** `settings_newer`: the file is from a newer Loupe. `settings_invalid`: a refused change. */
+/**
+ * `settings_newer`: the file is from a newer Loupe. `settings_invalid`: a refused change.
+ * `settings_not_saved`: a valid change the disk did not take (full, read-only…).
+ */
 export class SettingsError extends Error {
   constructor(
     readonly code: SettingsErrorCode,
@@ -50,6 +54,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * How many levels of objects and lists a settings document may nest (the settings themselves
+ * use four; the rest is room for a newer Loupe). Copying and saving settings recurse through
+ * them, and a deeper document (a damaged file, a hostile change) would exhaust the stack.
+ */
+const MAX_SETTINGS_DEPTH = 64;
+
+/** Whether `value` nests objects and lists more than `limit` levels; walks without recursion. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [node, depth] = next;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
  * Reads the text of a settings file (pure): usable (perhaps without some entries or fields),
  * corrupt (and why), or from a newer Loupe.
  */
@@ -63,6 +86,12 @@ export function readSettingsText(text: string): SettingsText {
   }
   if (isRecord(value) && typeof value.version === 'number' && value.version > SETTINGS_VERSION) {
     return { kind: 'newer', version: value.version };
+  }
+  if (nestedDeeperThan(value, MAX_SETTINGS_DEPTH)) {
+    return {
+      kind: 'corrupt',
+      problem: `the file is nested deeper than ${MAX_SETTINGS_DEPTH} levels`,
+    };
   }
   const check = checkSettings(value);
   if (check.ok) return { kind: 'ok', settings: check.settings };
@@ -88,6 +117,9 @@ export function applySettingsPatch(current: Settings, patch: unknown): SettingsC
     if (!Object.hasOwn(DEFAULT_SETTINGS, key))
       return { ok: false, error: `'${key}' is not a setting` };
     if (value === undefined) return { ok: false, error: `'${key}' needs a value` };
+  }
+  if (nestedDeeperThan(patch, MAX_SETTINGS_DEPTH)) {
+    return { ok: false, error: `the change is nested deeper than ${MAX_SETTINGS_DEPTH} levels` };
   }
   return checkSettings({ ...current, ...patch });
 }
@@ -139,6 +171,10 @@ export async function loadSettings(dir: string): Promise<LoadedSettings> {
   };
 }
 
+/** A valid change that could not be written, `why` being a sentence of describeFsError's. */
+const notSaved = (why: string): SettingsError =>
+  new SettingsError('settings_not_saved', `${why}. The settings are as they were.`);
+
 /** The settings of one data directory, in memory and on disk. */
 export interface SettingsStore {
   readonly path: string;
@@ -147,8 +183,8 @@ export interface SettingsStore {
   /**
    * Validates `patch` merged over the current settings and writes the result atomically;
    * resolves to the new settings. A refused change (SettingsError `settings_invalid`) or a
-   * failed write leaves both the file and the current settings as they were. Updates apply in
-   * the order they were called.
+   * failed write (`settings_not_saved`, saying why in words) leaves both the file and the
+   * current settings as they were. Updates apply in the order they were called.
    */
   update(patch: SettingsPatch): Promise<Settings>;
 }
@@ -177,14 +213,19 @@ export async function openSettings(
           throw new SettingsError('settings_invalid', `Settings not saved: ${next.error}.`);
         }
         if (backup !== undefined) {
-          await copyFile(path, backup, constants.COPYFILE_EXCL).catch((err: unknown) => {
+          const aside = backup;
+          await copyFile(path, aside, constants.COPYFILE_EXCL).catch((err: unknown) => {
             // Deleted by hand meanwhile: there is nothing left to keep.
-            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+              throw notSaved(describeFsError(err, aside));
+            }
           });
           backup = undefined;
         }
         await writeFileAtomic(path, `${JSON.stringify(next.settings, null, 2)}\n`, {
           mode: 0o600,
+        }).catch((err: unknown) => {
+          throw err instanceof SaveError ? notSaved(err.message) : err;
         });
         current = next.settings;
         return structuredClone(current);

@@ -1,7 +1,8 @@
 /**
  * The contract's `settings` section over a session: every change is validated, saved and
- * applied at once by `session.updateSettings`; this turns refusals into `invalid_argument` and
- * tells every window of the new settings (and of the proxy's new address after a port move).
+ * applied at once by `session.updateSettings`; this turns refusals into `invalid_argument` and a
+ * change the disk did not take (full, read-only) into `unavailable`, and tells every window of
+ * the new settings (and of the proxy's new address after a port move).
  */
 import type { ApiEvent, ProxyStatus, SettingsSection } from '../../src-common/api/contract';
 import { SettingsError } from '../data/settings';
@@ -26,7 +27,10 @@ export function createSettingsSection(
       try {
         next = await session.updateSettings(patch);
       } catch (err) {
-        if (err instanceof SettingsError) throw new ApiFailure('invalid_argument', err.message);
+        if (err instanceof SettingsError) {
+          const code = err.code === 'settings_not_saved' ? 'unavailable' : 'invalid_argument';
+          throw new ApiFailure(code, err.message);
+        }
         throw err;
       }
       emit({ settings: next, ...(session.proxy.port !== port ? { proxy: status() } : {}) });
