@@ -1,7 +1,10 @@
+import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, proxyHarness } from '../test-support/servers';
+import { fillUntilStuck } from '../test-support/payloads';
+import { cleanup, httpUpstream, proxyHarness } from '../test-support/servers';
+import { deadline, deferred } from '../test-support/wait';
 
 let upstream: http.Server | undefined;
 
@@ -91,5 +94,108 @@ describe('protocol upgrade relay', () => {
     expect(received).toContain('refused the connection');
     const [ex] = await h.waitFor(1);
     expect(ex!.error?.code).toBe('connection_refused');
+  });
+});
+
+describe('upgrade backpressure', () => {
+  // The 32 MiB body budget: with the client not reading, only socket buffers (a few MB over two
+  // loopback hops) may fill, never the proxy.
+  const limit = 32 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 1);
+
+  /** A raw client asking `port` for a WebSocket through the proxy; it reads nothing. */
+  function askForWebSocket(proxyPort: number, port: number): net.Socket {
+    const socket = net.connect(proxyPort, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.pause();
+    socket.write(
+      `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
+    return socket;
+  }
+
+  /** An upstream that accepts WebSocket upgrades and hands each upgraded socket to `onSocket`. */
+  async function webSocketUpstream(onSocket: (socket: net.Socket) => void): Promise<number> {
+    const { server, port } = await httpUpstream((_req, res) => res.end());
+    server.on('upgrade', (_req, socket: net.Socket) => {
+      socket.on('error', () => undefined);
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+      );
+      onSocket(socket);
+    });
+    return port;
+  }
+
+  /** One unmasked binary WebSocket frame of 64 KiB, as a server sends them. */
+  const frame = Buffer.concat([Buffer.from([0x82, 0x7e, 0xff, 0xfb]), Buffer.alloc(65531, 1)]);
+
+  it('stops the server within a few MB when the client stops reading a WebSocket', async () => {
+    const accepted = deferred<number>();
+    const port = await webSocketUpstream((s) => {
+      void fillUntilStuck(s, frame, limit).then(accepted.resolve);
+    });
+    const h = await proxyHarness();
+    // Messages are read from a copy of the relay: that must not read ahead of the client.
+    const messages = deferred();
+    h.proxy.hooks.on('wsMessage', () => messages.resolve());
+    const socket = askForWebSocket(h.proxy.port, port);
+    try {
+      expect(await deadline(accepted.promise, 'the server to be stuck writing')).toBeLessThan(
+        limit,
+      );
+      await deadline(messages.promise, 'a message read from the relay');
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('stops the client within a few MB when the server stops reading a WebSocket', async () => {
+    const port = await webSocketUpstream((s) => s.pause());
+    const h = await proxyHarness();
+    const socket = askForWebSocket(h.proxy.port, port);
+    socket.resume();
+    await deadline(once(socket, 'data'), 'the 101 to reach the client');
+    try {
+      expect(await fillUntilStuck(socket, chunk, limit)).toBeLessThan(limit);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('stops the server within a few MB when the client stops reading a declined upgrade', async () => {
+    const accepted = deferred<number>();
+    // No 'upgrade' listener: Node answers the upgrade request as an ordinary one.
+    const { port } = await httpUpstream((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      void fillUntilStuck(res, chunk, limit).then(accepted.resolve);
+    });
+    const h = await proxyHarness();
+    const socket = askForWebSocket(h.proxy.port, port);
+    try {
+      expect(await deadline(accepted.promise, 'the server to be stuck writing')).toBeLessThan(
+        limit,
+      );
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('ends the server’s declined answer when the client goes away', async () => {
+    const gone = deferred();
+    const { port } = await httpUpstream((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      res.write(chunk);
+      res.once('close', () => gone.resolve());
+    });
+    const h = await proxyHarness();
+    const socket = askForWebSocket(h.proxy.port, port);
+    socket.resume();
+    await deadline(once(socket, 'data'), 'the declined answer to reach the client');
+    socket.destroy();
+    await deadline(gone.promise, 'the server’s response to be closed');
+    const [ex] = await h.waitFor(1);
+    expect(ex!.response?.status).toBe(200);
+    expect(ex!.error?.code).toBe('client_aborted');
   });
 });

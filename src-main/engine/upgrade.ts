@@ -8,7 +8,7 @@
 import http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { headerValue, headerValues } from '../../src-common/flow';
+import { headerValue, headerValues, type FlowError } from '../../src-common/flow';
 import type { EngineContext } from './context';
 import { errorBody, statusFor, upstreamError } from './errors';
 import {
@@ -49,16 +49,11 @@ export function handleUpgrade(
   ex.server = { host: bareHost(target.hostname), port: target.port ? Number(target.port) : 80 };
   ex.tags.push('upgrade');
   let done = false;
-  const finish = (err?: unknown): void => {
+  const finish = (error?: FlowError): void => {
     if (done) return;
     done = true;
-    if (err) {
-      ex.error = upstreamError(
-        err,
-        target.host,
-        ex.response ? 'response' : 'connect',
-        via?.display,
-      );
+    if (error) {
+      ex.error = error;
       ctx.hooks.emit('error', ex);
     } else {
       ctx.hooks.emit('response', ex);
@@ -128,6 +123,18 @@ export function handleUpgrade(
   upReq.once('response', (upRes) => {
     // The server declined the upgrade: relay its answer and end the exchange.
     ex.response = responseRecord(upRes);
+    // A client gone before the end leaves nobody to relay to: the server's answer is cut.
+    const clientGone = (): void => {
+      if (done) return;
+      upReq.destroy();
+      finish({
+        code: 'client_aborted',
+        message: 'The client closed the connection before the exchange finished.',
+        phase: 'response',
+      });
+    };
+    if (client.destroyed) return clientGone();
+    client.once('close', clientGone);
     // Close-delimited, so no framing needs rewriting whatever the server used.
     const relayed = forwardHeaders(ex.response.headers).filter(([n]) => {
       const lower = n.toLowerCase();
@@ -135,10 +142,14 @@ export function handleUpgrade(
     });
     relayed.push(['Connection', 'close']);
     client.write(rawHead(ex.response.status, ex.response.statusText, toFlat(relayed)));
+    // Read no faster than the client takes the bytes: the answer may be endless.
     upRes.on('data', (chunk: Buffer) => {
       ex.response!.bodySize += chunk.length;
       ctx.hooks.emit('responseBody', ex, chunk);
-      client.write(chunk);
+      if (!client.write(chunk)) {
+        upRes.pause();
+        client.once('drain', () => upRes.resume());
+      }
     });
     upRes.on('end', () => {
       client.end();
@@ -154,7 +165,7 @@ export function handleUpgrade(
     } else {
       client.destroy();
     }
-    finish(err);
+    finish(upstreamError(err, target.host, ex.response ? 'response' : 'connect', via?.display));
   });
   ctx.hooks.emit('request', ex);
   upReq.end();
