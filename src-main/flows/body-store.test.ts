@@ -80,15 +80,104 @@ describe('body store', () => {
     }
   });
 
-  it('never spills a body that is still arriving', async () => {
-    const store = open(10);
-    store.append('open', bytes(1, 100));
+  it('spills finished bodies before those still arriving', async () => {
+    const store = open(250);
     put(store, 'done', bytes(2, 200));
+    store.append('open', bytes(1, 100));
     await settled(store);
-    expect(store.stats().diskBytes).toBe(200);
-    expect(store.stats().memoryBytes).toBe(100);
+    expect(store.stats()).toEqual({ memoryBytes: 100, diskBytes: 200, count: 2 });
     store.append('open', bytes(1, 100));
     expect(await store.read('open')).toEqual(bytes(1, 200));
+  });
+
+  describe('bodies still arriving', () => {
+    /** Chunk `round` of body `body`: its own byte value, so order and mix-ups show. */
+    const part = (body: number, round: number): Buffer => Buffer.alloc(100, body * 16 + round);
+    const whole = (body: number, rounds: number): Buffer =>
+      Buffer.concat(Array.from({ length: rounds }, (_, r) => part(body, r)));
+
+    it('spills unfinished bodies past the budget, appending what arrives later', async () => {
+      const store = open(1000);
+      const bodies = 12;
+      const rounds = 10;
+      for (let r = 0; r < rounds; r++) {
+        for (let b = 0; b < bodies; b++) store.append(`b${b}`, part(b, r));
+        await settled(store);
+        expect(store.stats().memoryBytes).toBeLessThanOrEqual(1000);
+      }
+      expect(store.stats()).toEqual({
+        memoryBytes: expect.any(Number) as number,
+        diskBytes: bodies * rounds * 100 - store.stats().memoryBytes,
+        count: bodies,
+      });
+      for (let b = 0; b < bodies; b++) expect(await store.read(`b${b}`)).toEqual(whole(b, rounds));
+    });
+
+    it('reads a partly spilled body whole and in order while its appends are in flight', async () => {
+      const store = open(100);
+      for (let r = 0; r < 8; r++) {
+        store.append('a', part(1, r));
+        // Read before the append reaches the file: the bytes come from the file, then memory.
+        expect(await store.read('a')).toEqual(whole(1, r + 1));
+      }
+      await settled(store);
+      expect(store.stats()).toEqual({ memoryBytes: 0, diskBytes: 800, count: 1 });
+      expect(files()).toHaveLength(1);
+      expect(await store.read('a')).toEqual(whole(1, 8));
+    });
+
+    it('writes the rest of a partly spilled body to its one file when it finishes', async () => {
+      const store = open(250);
+      store.append('a', part(1, 0));
+      store.append('b', part(2, 0));
+      store.append('c', part(3, 0));
+      await settled(store);
+      const spilled = store.stats().diskBytes;
+      expect(spilled).toBeGreaterThan(0);
+      store.append('a', part(1, 1));
+      store.finish('a');
+      await settled(store);
+      expect(store.stats().memoryBytes).toBeLessThanOrEqual(250);
+      expect(await store.read('a')).toEqual(whole(1, 2));
+      expect(await store.read('b')).toEqual(whole(2, 1));
+      expect(await store.read('c')).toEqual(whole(3, 1));
+      expect(files().length).toBeLessThanOrEqual(2);
+    });
+
+    it('leaves no file behind when a body is deleted while its appends are in flight', async () => {
+      const store = open(100);
+      for (let r = 0; r < 5; r++) store.append('a', part(1, r));
+      await settled(store);
+      expect(files()).toHaveLength(1);
+      store.append('a', part(1, 5));
+      await store.delete('a');
+      await settled(store);
+      expect(files()).toEqual([]);
+      expect(store.stats()).toEqual({ memoryBytes: 0, diskBytes: 0, count: 0 });
+      expect(await store.read('a')).toEqual(Buffer.alloc(0));
+    });
+
+    it('spills a body of thousands of chunks whole and in order', async () => {
+      const store = open(1000);
+      const parts = Array.from({ length: 3000 }, (_, i) => Buffer.alloc(7, i % 251));
+      for (const p of parts) store.append('a', p);
+      store.finish('a');
+      await settled(store);
+      expect(store.stats()).toEqual({ memoryBytes: 0, diskBytes: 21_000, count: 1 });
+      expect(await store.read('a')).toEqual(Buffer.concat(parts));
+    });
+
+    it('keeps an unfinished body in memory when the spill folder cannot be made', async () => {
+      const blocked = join(root, 'a-file');
+      writeFileSync(blocked, 'not a folder');
+      const store = open(10, join(blocked, 'bodies'));
+      store.append('a', part(1, 0));
+      await settled(store);
+      store.append('a', part(1, 1));
+      await settled(store);
+      expect(store.stats()).toEqual({ memoryBytes: 200, diskBytes: 0, count: 1 });
+      expect(await store.read('a')).toEqual(whole(1, 2));
+    });
   });
 
   it('refuses to grow a finished body', () => {

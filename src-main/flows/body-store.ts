@@ -1,32 +1,37 @@
 /**
  * Captured bodies, by id, outside the flow objects (flows only name them). Bodies live in memory
- * up to a budget; past it the oldest finished bodies are written to files in a private folder
- * of the data directory, one at a time and with async I/O, so a long session neither grows
- * memory without bound nor stalls traffic on disk writes.
+ * up to a budget; past it the oldest finished bodies, then the oldest still arriving, are written
+ * to files in a private folder of the data directory, one write at a time and with async I/O, so
+ * a long session neither grows memory without bound nor stalls traffic on disk writes. A body
+ * still arriving once spilled has each later part appended to its file.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../data/private-folder';
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
 
 interface Entry {
-  /** The bytes while in memory; emptied in the same tick `file` is set. */
+  /** The bytes not in the spill file, in order after those that are. */
   chunks: Buffer[];
   bytes: number;
+  /** Of `bytes`, how many the spill file holds: its first `onDisk` bytes. */
+  onDisk: number;
   finished: boolean;
-  /** The spill file, once completely written. */
+  /** The spill file, once its first write is complete. */
   file?: string;
   /** A spill write in flight. */
   spilling?: Promise<void>;
+  /** A write failed: what is in memory stays there, and is not tried again. */
+  stuck?: boolean;
   deleted?: boolean;
 }
 
 export interface BodyStoreOptions {
   /** Folder for spilled bodies, e.g. `<dataDir>/bodies`; created with mode 0700 on first use. */
   dir: string;
-  /** Bytes kept in memory before the oldest finished bodies spill to disk. */
+  /** Bytes kept in memory before bodies spill to disk. */
   memoryBudget?: number;
 }
 
@@ -39,8 +44,12 @@ export interface BodyStoreStats {
 /** Body bytes by id: appended while they stream, read back whole, spilled to disk past a budget. */
 export class BodyStore {
   private readonly entries = new Map<string, Entry>();
-  /** Finished bodies still in memory, in the order they finished: the spill queue. */
+  /** Finished bodies still in memory, in the order they finished: spilled first. */
   private readonly spillable = new Set<string>();
+  /** Bodies still arriving and not yet spilled, oldest first: spilled when no finished is left. */
+  private readonly arriving = new Set<string>();
+  /** Spilled bodies with bytes in memory since: appended to their files whatever the budget. */
+  private readonly tails = new Set<string>();
   private readonly budget: number;
   /** Distinguishes this store's files from any other's in the same folder. */
   private readonly prefix = randomBytes(6).toString('hex');
@@ -58,22 +67,25 @@ export class BodyStore {
   append(id: string, chunk: Buffer): void {
     let entry = this.entries.get(id);
     if (!entry) {
-      entry = { chunks: [], bytes: 0, finished: false };
+      entry = { chunks: [], bytes: 0, onDisk: 0, finished: false };
       this.entries.set(id, entry);
+      this.arriving.add(id);
     }
     if (entry.finished) throw new Error(`body ${id} is finished; it cannot grow`);
     entry.chunks.push(chunk);
     entry.bytes += chunk.length;
     this.memory += chunk.length;
+    if (entry.file && !entry.stuck) this.tails.add(id);
     this.maybeSpill();
   }
 
-  /** Marks a body complete. Only complete bodies spill: a file is written once, never appended. */
+  /** Marks a body complete: it cannot grow any more. */
   finish(id: string): void {
     const entry = this.entries.get(id);
     if (!entry || entry.finished) return;
     entry.finished = true;
-    if (entry.bytes > 0) this.spillable.add(id);
+    // Not spilled yet: it now waits with the finished bodies, which go first.
+    if (this.arriving.delete(id) && entry.bytes > 0) this.spillable.add(id);
     this.maybeSpill();
   }
 
@@ -82,16 +94,21 @@ export class BodyStore {
   }
 
   /**
-   * The captured bytes of a body so far: all of them once finished, from memory or from its
-   * spill file. An unknown (or deleted) id reads as empty.
+   * The captured bytes of a body so far: all of them once finished, from its spill file and
+   * memory. An unknown (or deleted) id reads as empty.
    */
   async read(id: string): Promise<Buffer> {
     const entry = this.entries.get(id);
     if (!entry) return Buffer.alloc(0);
-    // A body being spilled is still whole in memory until its file is complete.
-    if (!entry.file) return Buffer.concat(entry.chunks, entry.bytes);
+    // The body as it is now: bytes being written stay in memory until their write completes,
+    // and the file may hold more than `onDisk` by the time it is read.
+    const onDisk = entry.onDisk;
+    const rest = entry.chunks.slice();
+    const total = entry.bytes;
+    if (!entry.file) return Buffer.concat(rest, total);
     try {
-      return await readFile(entry.file);
+      const head = await readFile(entry.file);
+      return Buffer.concat([head.subarray(0, onDisk), ...rest], total);
     } catch (err) {
       if (entry.deleted) return Buffer.alloc(0);
       throw err;
@@ -104,16 +121,15 @@ export class BodyStore {
     if (!entry) return;
     this.entries.delete(id);
     this.spillable.delete(id);
+    this.arriving.delete(id);
+    this.tails.delete(id);
     entry.deleted = true;
-    if (entry.file) {
-      this.disk -= entry.bytes;
-      await rm(entry.file, { force: true });
-    } else {
-      this.memory -= entry.bytes;
-      entry.chunks = [];
-      // The spill sees `deleted` when its write completes and removes the file itself.
-      await entry.spilling;
-    }
+    this.disk -= entry.onDisk;
+    this.memory -= entry.bytes - entry.onDisk;
+    entry.chunks = [];
+    // A write in flight sees `deleted` when it completes and removes the file itself.
+    await entry.spilling;
+    if (entry.file) await rm(entry.file, { force: true });
   }
 
   /** Forgets every body and removes every spilled file. */
@@ -128,8 +144,9 @@ export class BodyStore {
   }
 
   /**
-   * Resolves once no spill is in flight or due: every body past the budget has been written
-   * out, or has failed to be and stays in memory. At once when there is nothing to spill.
+   * Resolves once no spill is in flight or due: memory is within the budget and what arrived
+   * for spilled bodies is in their files, or has failed to be written and stays in memory. At
+   * once when there is nothing to spill.
    */
   async settled(): Promise<void> {
     while (this.spillLoop) await this.spillLoop;
@@ -140,37 +157,54 @@ export class BodyStore {
   }
 
   private maybeSpill(): void {
-    if (this.spillLoop || this.memory <= this.budget || this.spillable.size === 0) return;
+    if (this.spillLoop || this.nextToSpill() === undefined) return;
     this.spillLoop = this.drain().finally(() => {
       this.spillLoop = undefined;
-      // Bodies may have finished while the last write was in flight.
+      // Bodies may have grown or finished while the last write was in flight.
       this.maybeSpill();
     });
   }
 
-  /** Spills the oldest finished bodies, one write at a time, until memory is within budget. */
+  /**
+   * What to write next: the tail of a spilled body; past the budget, the oldest finished body,
+   * else the oldest still arriving.
+   */
+  private nextToSpill(): string | undefined {
+    const first = (set: Set<string>): string | undefined => set.values().next().value;
+    const tail = first(this.tails);
+    if (tail !== undefined || this.memory <= this.budget) return tail;
+    return first(this.spillable) ?? first(this.arriving);
+  }
+
+  /** Writes bodies out, one write at a time, until no tail is left and memory is within budget. */
   private async drain(): Promise<void> {
-    while (this.memory > this.budget) {
-      const id = this.spillable.values().next().value;
-      if (id === undefined) return;
+    for (let id = this.nextToSpill(); id !== undefined; id = this.nextToSpill()) {
+      this.tails.delete(id);
       this.spillable.delete(id);
+      this.arriving.delete(id);
       const entry = this.entries.get(id);
-      if (entry) await this.spill(entry);
+      if (entry) await this.spill(id, entry);
     }
   }
 
-  private async spill(entry: Entry): Promise<void> {
-    const file = join(this.opts.dir, `${this.prefix}-${this.nextFile++}.body`);
-    const chunks = entry.chunks;
+  /** Writes what `entry` holds in memory to its file, the first write creating it. */
+  private async spill(id: string, entry: Entry): Promise<void> {
+    const first = entry.file === undefined;
+    const file = entry.file ?? join(this.opts.dir, `${this.prefix}-${this.nextFile++}.body`);
+    // More may arrive during the write; those bytes wait for the next one.
+    const chunks = entry.chunks.slice();
+    const size = entry.bytes - entry.onDisk;
     entry.spilling = (async () => {
       try {
-        await this.makeDir();
-        // 'wx': a fresh file of our own, never one planted under the same name.
-        await writeFile(file, chunks, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+        if (first) await this.makeDir();
+        // 'wx' first: a fresh file of our own, never one planted under the same name.
+        await writeAll(file, first ? 'wx' : 'a', chunks, size);
       } catch (err) {
-        // Disk full or folder unwritable: the body stays in memory rather than being lost, and
-        // is not tried again. A partial file goes; a file that was there before is not ours.
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') await discard(file);
+        // Disk full or folder unwritable: the bytes stay in memory rather than being lost, and
+        // are not tried again. A partial first file goes; a file that was there before is not
+        // ours. A failed append may leave bytes past `onDisk`, which reads ignore.
+        entry.stuck = true;
+        if (first && (err as NodeJS.ErrnoException).code !== 'EEXIST') await discard(file);
         return;
       }
       if (entry.deleted) {
@@ -179,9 +213,11 @@ export class BodyStore {
       }
       // Only now may the memory copy go: reads until this point were served from memory.
       entry.file = file;
-      entry.chunks = [];
-      this.memory -= entry.bytes;
-      this.disk += entry.bytes;
+      entry.chunks.splice(0, chunks.length);
+      entry.onDisk += size;
+      this.memory -= size;
+      this.disk += size;
+      if (entry.chunks.length > 0) this.tails.add(id);
     })();
     await entry.spilling;
     entry.spilling = undefined;
@@ -194,6 +230,28 @@ export class BodyStore {
       throw err;
     });
     return this.dirReady;
+  }
+}
+
+/**
+ * Writes `chunks` (`size` bytes) to `file` opened with `flag`, private, in one call: a body is
+ * thousands of socket-sized chunks, and a write each would wait for the busy event loop between
+ * them while traffic fills memory faster than they drain it.
+ */
+async function writeAll(
+  file: string,
+  flag: 'wx' | 'a',
+  chunks: Buffer[],
+  size: number,
+): Promise<void> {
+  const handle = await open(file, flag, PRIVATE_FILE_MODE);
+  try {
+    const { bytesWritten } = await handle.writev(chunks);
+    if (bytesWritten !== size) {
+      throw Object.assign(new Error(`wrote ${bytesWritten} of ${size} bytes`), { code: 'EIO' });
+    }
+  } finally {
+    await handle.close();
   }
 }
 
