@@ -3,6 +3,7 @@
  * into the short explanatory response a client gets instead.
  */
 import type { FlowError, FlowErrorCode } from '../../src-common/flow';
+import { H2_PROTOCOL_BROKEN } from './h2-upstream';
 
 interface SystemError extends Error {
   code?: string;
@@ -75,6 +76,11 @@ export function upstreamError(
         'upstream_reset',
         `${where} closed the HTTP/2 connection in the middle of the exchange.`,
       );
+    case H2_PROTOCOL_BROKEN:
+      return make(
+        'malformed_response',
+        `${where} broke the HTTP/2 protocol: ${e.message}. Loupe closed its connection to the server.`,
+      );
     case 'UPSTREAM_PROXY_FAILED':
       return make('upstream_proxy_failed', e.message);
     default: {
@@ -102,6 +108,16 @@ export function upstreamError(
         return make(
           'malformed_response',
           `${where} sent a response head larger than Loupe accepts (256 KiB).`,
+        );
+      }
+      if (
+        (code === 'HPE_INVALID_CONTENT_LENGTH' || code === 'HPE_UNEXPECTED_CONTENT_LENGTH') &&
+        phase === 'response'
+      ) {
+        // After the head, the parser is reading the trailer section of a chunked body.
+        return make(
+          'malformed_response',
+          `${where} sent Content-Length in the trailers of a chunked response. HTTP forbids framing fields there, so Loupe treats the response as malformed.`,
         );
       }
       if (code.startsWith('HPE_')) {

@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
+import { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { HeaderPair } from '../../src-common/flow';
 
@@ -46,6 +47,98 @@ const H2_ERRORS = new Map<number, string>(
 export function h2ErrorName(code: number): string {
   return H2_ERRORS.get(code) ?? `code ${code}`;
 }
+
+/** Code of the error that ends a session whose server broke the protocol (see h2Transport). */
+export const H2_PROTOCOL_BROKEN = 'UPSTREAM_H2_PROTOCOL';
+
+/** nghttp2's reasons for ending a session, in words, where a server is known to provoke them. */
+const BROKEN_REASONS: readonly [RegExp, string][] = [
+  [/^DATA: stream not opened/, 'it sent body data before the response head'],
+];
+
+/**
+ * The stream an HTTP/2 session to a server runs on: the TLS connection, with the frames the
+ * session writes watched. When a server breaks the protocol for the whole connection (DATA
+ * before HEADERS, a malformed frame), nghttp2 answers with GOAWAY and stops reading, and Node
+ * reports nothing: every stream on the session would wait for its timeout. That GOAWAY is the
+ * one sign, so `onBroken` gets it, in words, on the next turn of the event loop (not inside
+ * the session's own write).
+ */
+export function h2Transport(socket: TLSSocket, onBroken: (err: Error) => void): Duplex {
+  // Node does this for the sockets it runs sessions on directly (RFC 9113 §9.2.1).
+  socket.disableRenegotiation();
+  const scan = goawayScanner((code, debug) => {
+    const reason = BROKEN_REASONS.find(([pattern]) => pattern.test(debug))?.[1];
+    const said = debug ? `nghttp2: ${debug}` : `GOAWAY ${h2ErrorName(code)}`;
+    const err = Object.assign(
+      new Error(`${reason ?? 'it sent what HTTP/2 does not allow'} (${said})`),
+      { code: H2_PROTOCOL_BROKEN },
+    );
+    setImmediate(() => onBroken(err));
+  });
+  const transport = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk: Buffer, _encoding, done) => {
+      scan(chunk);
+      if (socket.write(chunk)) done();
+      else socket.once('drain', () => done());
+    },
+    final: (done) => {
+      socket.end();
+      done();
+    },
+    destroy: (err, done) => {
+      socket.destroy(err ?? undefined);
+      done(err);
+    },
+  });
+  socket.on('data', (chunk: Buffer) => {
+    if (!transport.push(chunk)) socket.pause();
+  });
+  socket.once('end', () => transport.push(null));
+  socket.once('error', (err) => transport.destroy(err));
+  socket.once('close', () => transport.destroy());
+  return transport;
+}
+
+/**
+ * Follows the frames of a client's side of an HTTP/2 connection (after its 24-byte preface)
+ * across writes, calling `onGoaway` for each GOAWAY that carries an error code.
+ */
+function goawayScanner(onGoaway: (code: number, debug: string) => void): (chunk: Buffer) => void {
+  let skip = 24;
+  let head = Buffer.alloc(0);
+  let goaway: Buffer[] | undefined;
+  return (chunk) => {
+    let at = 0;
+    while (at < chunk.length) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - at);
+        goaway?.push(chunk.subarray(at, at + n));
+        skip -= n;
+        at += n;
+        if (skip === 0 && goaway) {
+          const payload = Buffer.concat(goaway);
+          goaway = undefined;
+          const code = payload.length >= 8 ? payload.readUInt32BE(4) : 0;
+          if (code !== http2.constants.NGHTTP2_NO_ERROR) {
+            onGoaway(code, payload.subarray(8).toString('latin1'));
+          }
+        }
+        continue;
+      }
+      const n = Math.min(9 - head.length, chunk.length - at);
+      head = Buffer.concat([head, chunk.subarray(at, at + n)]);
+      at += n;
+      if (head.length < 9) return;
+      skip = head.readUIntBE(0, 3);
+      if (head[3] === GOAWAY_FRAME && skip >= 8) goaway = [];
+      head = Buffer.alloc(0);
+    }
+  };
+}
+
+const GOAWAY_FRAME = 0x7;
 
 /** Ordered pairs as an HTTP/2 header object: names lower-cased, repeated names as arrays. */
 export function h2Headers(pairs: readonly HeaderPair[]): http2.OutgoingHttpHeaders {
@@ -163,9 +256,9 @@ export class H2Request extends EventEmitter {
   private fail(err: NodeJS.ErrnoException): void {
     if (this.failed) return;
     this.failed = true;
-    // A stream ended by its session's end says more as that.
+    // A stream ended by its session's end says more as that, unless the server broke it.
     const session = this.session;
-    if (session.destroyed || session.closed) {
+    if ((session.destroyed || session.closed) && err.code !== H2_PROTOCOL_BROKEN) {
       err = Object.assign(new Error('the server closed the HTTP/2 connection'), {
         code: 'ERR_HTTP2_SESSION_CLOSED',
       });

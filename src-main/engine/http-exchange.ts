@@ -298,23 +298,34 @@ export function forward(
       // Node's parser accepts reason phrases its writer refuses (a DEL, say): relay the rest.
       const reason = response.statusText.replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
       if (reason !== response.statusText) ex.tags.push('reason-phrase-cleaned');
-      try {
-        // HTTP/2 has no reason phrase.
-        if (h2Client) res.writeHead(response.status, toFlat(headers));
-        else res.writeHead(response.status, reason, toFlat(headers));
-      } catch (err) {
-        // Node refuses to write some values its parser let through (e.g. a control character
-        // in the reason phrase); the upstream's answer cannot be relayed as it is.
-        upRes.destroy();
-        fail({
-          code: 'malformed_response',
-          message: `${targetName} sent a response head that cannot be relayed: ${(err as Error).message}.`,
-          phase: 'response',
-        });
-        return;
-      }
+      // An HTTP/1.x head goes out with the first body bytes, as Node would send it anyway: until
+      // then a failure (a malformed trailer section, say) can still be answered with a 502.
+      // An HTTP/2 head is sent at once.
+      let headPending = true;
+      const sendHead = (): boolean => {
+        if (!headPending) return true;
+        headPending = false;
+        try {
+          // HTTP/2 has no reason phrase.
+          if (h2Client) res.writeHead(response.status, toFlat(headers));
+          else res.writeHead(response.status, reason, toFlat(headers));
+          return true;
+        } catch (err) {
+          // Node refuses to write some values its parser let through (e.g. a control character
+          // in the reason phrase); the upstream's answer cannot be relayed as it is.
+          upRes.destroy();
+          fail({
+            code: 'malformed_response',
+            message: `${targetName} sent a response head that cannot be relayed: ${(err as Error).message}.`,
+            phase: 'response',
+          });
+          return false;
+        }
+      };
+      if (h2Client && !sendHead()) return;
       const tapResponse = ctx.hooks.has('responseBody');
       upRes.on('data', (chunk: Buffer) => {
+        if (!sendHead()) return;
         response.bodySize += chunk.length;
         if (tapResponse) ctx.hooks.emit('responseBody', ex, chunk);
         if (!res.write(chunk)) {
@@ -323,6 +334,7 @@ export function forward(
         }
       });
       upRes.once('end', () => {
+        if (!sendHead()) return;
         if (upRes.rawTrailers.length) {
           response.trailers = toPairs(upRes.rawTrailers);
           res.addTrailers(h2Client ? trailerObject(response.trailers) : response.trailers);

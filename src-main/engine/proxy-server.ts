@@ -359,6 +359,18 @@ export class ProxyServer {
     target: URL,
     self: boolean,
   ): void {
+    if (req.httpVersionMajor !== 1 && !(req instanceof http2.Http2ServerRequest)) {
+      // Node's HTTP/1 parser takes any one-digit version; forwarding needs 1.0 or 1.1.
+      const why = `The request line asks for HTTP/${req.httpVersion}, which Loupe cannot forward. Send the request as HTTP/1.1; HTTP/2 is agreed inside HTTPS (ALPN), never written in a request line.`;
+      const page = plain(505, 'HTTP Version Not Supported', `${why}\n`);
+      page.headers.push(['Connection', 'close']);
+      this.answerLocally(ex, req, res, page, {
+        code: 'bad_request',
+        message: why,
+        phase: 'request',
+      });
+      return;
+    }
     if (!self) {
       forward(this.ctx, ex, req, res, target);
       return;
@@ -445,6 +457,9 @@ export class ProxyServer {
     socket: Socket,
   ): void {
     const code = err.code ?? '';
+    // More requests after one that asked to close: that one is answered, then the connection
+    // closes, and what followed it is not processed (RFC 9112 §9.6). Nothing to refuse.
+    if (code === 'HPE_CLOSED_CONNECTION') return;
     // HPE_INVALID_EOF_STATE: the client closed in the middle of a message. That is an abort, not
     // a bad request; an exchange in progress reports it as client_aborted.
     if (code === 'ECONNRESET' || code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
