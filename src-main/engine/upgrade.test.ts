@@ -198,4 +198,23 @@ describe('upgrade backpressure', () => {
     expect(ex!.response?.status).toBe(200);
     expect(ex!.error?.code).toBe('client_aborted');
   });
+
+  it('closes the client and ends the exchange when the server resets in the middle of a declined answer', async () => {
+    const { port } = await httpUpstream((req, res) => {
+      // Half of what Content-Length promises, then a reset.
+      res.writeHead(200, {
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': String(chunk.length * 2),
+      });
+      res.write(chunk, () => req.socket.resetAndDestroy());
+    });
+    const h = await proxyHarness();
+    const socket = askForWebSocket(h.proxy.port, port);
+    socket.resume();
+    await deadline(once(socket, 'close'), 'the client to be closed');
+    const [ex] = await h.waitFor(1);
+    expect(ex!.response?.status).toBe(200);
+    expect(ex!.error).toMatchObject({ code: 'upstream_reset', phase: 'response' });
+    expect(ex!.error?.message).toMatch(/in the middle of the response/);
+  });
 });

@@ -155,6 +155,14 @@ export function handleUpgrade(
       client.end();
       finish();
     });
+    // A server that resets before its answer ended: the client is cut too, and told nothing more.
+    upRes.on('error', () => undefined);
+    upRes.once('close', () => {
+      if (upRes.complete || done) return;
+      client.destroy();
+      const reset = Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+      finish(upstreamError(reset, target.host, 'response', via?.display));
+    });
   });
   upReq.once('error', (err) => {
     if (!ex.response && client.writable) {
