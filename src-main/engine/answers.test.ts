@@ -39,7 +39,8 @@ describe('answers', () => {
     const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: Content-Length\r\n\r\n';
     const badTrailers = '0\r\nContent-Length: 5\r\n\r\n';
 
-    it('gets a 502 in words when nothing was relayed yet', async () => {
+    it('gets a 502 in words when the trailers come in the same read as the head', async () => {
+      // One write of a few bytes on loopback: one read for Loupe, parsed before the head goes out.
       const { port } = await rawUpstream((s) => s.once('data', () => s.end(head + badTrailers)));
       const h = await proxyHarness();
       const text = await rawRequest(
@@ -51,6 +52,38 @@ describe('answers', () => {
       expect(ex!.error?.code).toBe('malformed_response');
       expect(ex!.error?.message).toContain('Content-Length in the trailers');
       expect(text).toContain(ex!.error!.message);
+    });
+
+    it('is cut cleanly, with the reason on the flow, after the head alone was relayed', async () => {
+      const relayed = deferred();
+      const { port } = await rawUpstream((s) =>
+        s.once('data', () => {
+          // The trailers only once the client has seen the head.
+          s.write(head);
+          void relayed.promise.then(() => s.end(badTrailers));
+        }),
+      );
+      const h = await proxyHarness();
+      const text = await rawRequest(
+        h.proxy.port,
+        `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        {
+          until: (t) => {
+            if (t.includes('\r\n\r\n')) relayed.resolve();
+            return false;
+          },
+        },
+      );
+      expect(text).toMatch(/^HTTP\/1\.1 200 /);
+      // Cut: the chunked body never ends, and no 502 follows the 200.
+      expect(text.endsWith('\r\n\r\n')).toBe(true);
+      expect(text).not.toContain('0\r\n\r\n');
+      expect(text.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+      const [ex] = await h.waitFor(1);
+      expect(ex!.error?.code).toBe('malformed_response');
+      expect(ex!.error?.phase).toBe('response');
+      expect(ex!.error?.message).toContain('Content-Length in the trailers');
+      expect(ex!.response?.status).toBe(200);
     });
 
     it('is cut cleanly, with the reason on the flow, after the body was relayed', async () => {

@@ -40,6 +40,8 @@ interface Clock {
  */
 const UPSTREAM_MAX_HEADER_SIZE = 256 * 1024;
 
+const NO_BYTES = Buffer.alloc(0);
+
 const ms = (a: number | undefined, b: number | undefined): number =>
   a === undefined || b === undefined ? -1 : Math.max(0, Math.round((b - a) * 1000) / 1000);
 
@@ -298,9 +300,10 @@ export function forward(
       // Node's parser accepts reason phrases its writer refuses (a DEL, say): relay the rest.
       const reason = response.statusText.replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
       if (reason !== response.statusText) ex.tags.push('reason-phrase-cleaned');
-      // An HTTP/1.x head goes out with the first body bytes, as Node would send it anyway: until
-      // then a failure (a malformed trailer section, say) can still be answered with a 502.
-      // An HTTP/2 head is sent at once.
+      // The head goes out once the read that brought it has been parsed, with body bytes found
+      // in that read or alone (an event stream or a long poll may send nothing more for
+      // minutes). Until then a failure found in the same read (Content-Length in the trailers of
+      // a chunked body, say) can still be answered with a 502; later ones can only cut.
       let headPending = true;
       const sendHead = (): boolean => {
         if (!headPending) return true;
@@ -322,7 +325,12 @@ export function forward(
           return false;
         }
       };
-      if (h2Client && !sendHead()) return;
+      process.nextTick(() => {
+        if (!headPending || done || !sendHead()) return;
+        // Node's HTTP/1.x response holds the head for the first body write: an empty one sends
+        // it alone (flushHeaders() would encode it as UTF-8, mangling latin1 header values).
+        if (!h2Client) res.write(NO_BYTES);
+      });
       const tapResponse = ctx.hooks.has('responseBody');
       upRes.on('data', (chunk: Buffer) => {
         if (!sendHead()) return;
