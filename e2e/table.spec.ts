@@ -119,6 +119,9 @@ test('the live tail follows new flows until the user scrolls up, then offers to 
   page,
 }) => {
   await page.goto(loupe.uiUrl);
+  // The session's first listing replaces the table (it came with the proxy's address): flows
+  // injected before it arrived would be wiped by it.
+  await expect(page.getByTestId('proxy-address')).toBeVisible();
   await inject(page, 1, 500);
   const last = (seq: number) => page.locator(`[data-testid="flow-row"][data-seq="${seq}"]`);
   await expect(last(500)).toBeInViewport();
