@@ -1,14 +1,17 @@
 /**
  * Flow → HAR 1.2. Pure: bodies come in as bytes (already decoded per Content-Encoding by the
  * caller, who has zlib), so the same code serves main's streaming file writer and the UI's
- * "copy as HAR".
+ * "copy as HAR". An entry's big parts (long body text, the WebSocket messages) come in pieces
+ * (json-pieces.ts), and a part past its limit is cut, the entry saying so in `_truncated`.
  */
 import { headerValue, type BodyInfo, type Flow, type HttpFlow, type TunnelFlow } from '../flow';
 import {
+  base64Pieces,
   harHeaders,
   harUrl,
   headSize,
   ipAddress,
+  isUtf8,
   queryOf,
   requestCookies,
   requestTarget,
@@ -16,9 +19,18 @@ import {
   roundMs,
   toBase64,
   urlencodedParams,
+  utf8Pieces,
   utf8Text,
 } from './fields';
-import type { WebSocketRecord } from '../websocket';
+import {
+  ItemPieces,
+  jsonPieces,
+  Later,
+  stringSlices,
+  TextPieces,
+  type Pieced,
+} from './json-pieces';
+import type { WebSocketRecord, WsMessage } from '../websocket';
 import type {
   HarContent,
   HarCreator,
@@ -39,6 +51,11 @@ export interface HarBody {
   cut?: boolean;
   /** Why the bytes are as they are, in words (decoding failed or stopped at a cap). */
   note?: string;
+  /**
+   * Why the export did not write this body whole (its limit, a read error), in words: the
+   * entry's `_truncated` repeats it.
+   */
+  exportCut?: string;
 }
 
 export interface HarBodies {
@@ -46,15 +63,45 @@ export interface HarBodies {
   response?: HarBody;
 }
 
+const MiB = 1024 * 1024;
+
+/** What one entry may hold; past a limit, the part is written cut and `_truncated` says so. */
+export interface HarLimits {
+  /** Body bytes written per body, after decoding (applied by the caller, who reads the bodies). */
+  bodyBytes: number;
+  /** Characters of WebSocket message data per entry (a binary message counts its base64). */
+  webSocketText: number;
+}
+
+/**
+ * The limits of every export. They bound what a reader must hold for one entry: its two bodies
+ * (base64 a third longer) and its messages stay below the ~512 MiB longest string of V8, which
+ * Loupe's own import and the browsers' HAR readers meet.
+ */
+export const HAR_LIMITS: Readonly<HarLimits> = { bodyBytes: 64 * MiB, webSocketText: 256 * MiB };
+
+/** A size in words: whole MiB as such, anything else in bytes. */
+const sizeWords = (n: number): string => (n % MiB === 0 ? `${n / MiB} MiB` : `${n} bytes`);
+
+/** Longer texts than this are written in pieces of about this size. */
+const PIECE = MiB;
+
 /** True when a Content-Encoding header names a coding other than identity. */
 export function isEncoded(contentEncoding: string | undefined): boolean {
   return (contentEncoding ?? '').split(',').some((c) => !/^\s*(identity)?\s*$/i.test(c));
 }
 
-/** Text where the bytes are UTF-8, base64 otherwise; HAR has no other way to carry bytes. */
-function bodyText(bytes: Uint8Array): { text: string; encoding?: 'base64' } {
-  const text = utf8Text(bytes);
-  return text === undefined ? { text: toBase64(bytes), encoding: 'base64' } : { text };
+/**
+ * Text where the bytes are UTF-8, base64 otherwise; HAR has no other way to carry bytes. A long
+ * body's text comes in pieces, never as one string.
+ */
+function bodyText(bytes: Uint8Array): { text: string | TextPieces; encoding?: 'base64' } {
+  if (bytes.length <= PIECE) {
+    const text = utf8Text(bytes);
+    return text === undefined ? { text: toBase64(bytes), encoding: 'base64' } : { text };
+  }
+  if (isUtf8(bytes, PIECE)) return { text: new TextPieces(() => utf8Pieces(bytes, PIECE)) };
+  return { text: new TextPieces(() => base64Pieces(bytes, PIECE)), encoding: 'base64' };
 }
 
 /**
@@ -84,7 +131,7 @@ function bodyComment(
   return notes.length ? notes.join(' ') : undefined;
 }
 
-function content(res: HttpFlow['response'], body: HarBody | undefined): HarContent {
+function content(res: HttpFlow['response'], body: HarBody | undefined): Pieced<HarContent> {
   const mimeType = (res && headerValue(res.headers, 'content-type')) ?? '';
   if (!res) return { size: 0, mimeType };
   const info = res.body;
@@ -93,7 +140,7 @@ function content(res: HttpFlow['response'], body: HarBody | undefined): HarConte
   // HAR's size is the decoded size; the FULL size, even when capture kept only the start.
   const decodedSize =
     body?.decoded && !cut ? body.bytes.length : encoded ? info.decodedSize : info.size;
-  const out: HarContent = { size: decodedSize ?? info.size, mimeType };
+  const out: Pieced<HarContent> = { size: decodedSize ?? info.size, mimeType };
   if (encoded && decodedSize !== undefined) out.compression = decodedSize - info.size;
   if (body && body.bytes.length > 0) Object.assign(out, bodyText(body.bytes));
   const comment = bodyComment(info, body, encoded);
@@ -102,12 +149,14 @@ function content(res: HttpFlow['response'], body: HarBody | undefined): HarConte
   return out;
 }
 
-function postData(flow: HttpFlow, body: HarBody | undefined): HarPostData | undefined {
+function postData(flow: HttpFlow, body: HarBody | undefined): Pieced<HarPostData> | undefined {
   const info = flow.request.body;
   if (info.size === 0 && !body?.bytes.length) return undefined;
   const mimeType = headerValue(flow.request.headers, 'content-type') ?? '';
-  const out: HarPostData = { mimeType, ...bodyText(body?.bytes ?? new Uint8Array()) };
-  if (/^application\/x-www-form-urlencoded\b/i.test(mimeType) && out.encoding === undefined) {
+  const out: Pieced<HarPostData> = { mimeType, ...bodyText(body?.bytes ?? new Uint8Array()) };
+  // A form long enough to come in pieces keeps its text only: HAR has params as its alternative.
+  const form = /^application\/x-www-form-urlencoded\b/i.test(mimeType);
+  if (form && out.encoding === undefined && typeof out.text === 'string') {
     out.params = urlencodedParams(out.text);
   }
   const encoded = isEncoded(headerValue(flow.request.headers, 'content-encoding'));
@@ -142,7 +191,7 @@ function timeOf(t: HarTimings): number {
   return roundMs(phases.reduce((sum, ms) => (ms > 0 ? sum + ms : sum), 0));
 }
 
-function httpRequest(flow: HttpFlow, body: HarBody | undefined): HarRequest {
+function httpRequest(flow: HttpFlow, body: HarBody | undefined): Pieced<HarRequest> {
   const req = flow.request;
   const url = harUrl(req.url);
   const pd = postData(flow, body);
@@ -167,7 +216,7 @@ function httpRequest(flow: HttpFlow, body: HarBody | undefined): HarRequest {
   };
 }
 
-function httpResponse(flow: HttpFlow, body: HarBody | undefined): HarResponse {
+function httpResponse(flow: HttpFlow, body: HarBody | undefined): Pieced<HarResponse> {
   const res = flow.response;
   if (!res) {
     // No response arrived (an error, or still pending): HAR's convention is status 0.
@@ -239,22 +288,57 @@ export interface HarWebSocketFields {
   _webSocketMessages?: HarWebSocketMessage[];
 }
 
-function webSocketFields(ws: WebSocketRecord): HarWebSocketFields {
-  return {
-    _resourceType: 'websocket',
-    _webSocketMessages: ws.messages.map((m) => ({
+/**
+ * The messages, in order, as long as their data stays within `limit` characters; past it the
+ * rest is left out and `cuts` says so.
+ */
+function* messagesWithin(
+  messages: readonly WsMessage[],
+  limit: number,
+  cuts: string[],
+): Generator<Pieced<HarWebSocketMessage>> {
+  let text = 0;
+  for (const [i, m] of messages.entries()) {
+    const data = m.data ?? '';
+    text += data.length;
+    if (text > limit) {
+      cuts.push(
+        `Loupe wrote the first ${i} of ${messages.length} WebSocket messages: the rest would pass the export's limit of ${sizeWords(limit)} of message text per entry.`,
+      );
+      return;
+    }
+    yield {
       type: m.direction,
       time: m.time / 1000,
       opcode: m.opcode,
-      data: m.data ?? '',
-    })),
+      data: data.length > PIECE ? new TextPieces(() => stringSlices(data, PIECE)) : data,
+    };
+  }
+}
+
+function webSocketFields(
+  ws: WebSocketRecord,
+  limit: number,
+  cuts: string[],
+): Pieced<HarWebSocketFields> {
+  return {
+    _resourceType: 'websocket',
+    _webSocketMessages: new ItemPieces(() => messagesWithin(ws.messages, limit, cuts)),
   };
 }
 
-function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry & HarWebSocketFields {
+/** How a part that failed while written is told in `_truncated`. */
+export function partFailed(err: unknown): string {
+  return `Loupe could not write all of it: ${err instanceof Error ? err.message : String(err)}.`;
+}
+
+function httpEntry(flow: HttpFlow, bodies: HarBodies, limits: HarLimits): HarEntryParts {
   const timings = harTimings(flow);
   const server = ipAddress(flow.server?.address);
-  return {
+  const cuts: string[] = [];
+  if (bodies.request?.exportCut) cuts.push(`Request body: ${bodies.request.exportCut}`);
+  if (bodies.response?.exportCut) cuts.push(`Response body: ${bodies.response.exportCut}`);
+  const entry: Pieced<HarEntry & HarWebSocketFields> = {
     startedDateTime: new Date(flow.startedAt).toISOString(),
     time: timeOf(timings),
     request: httpRequest(flow, bodies.request),
@@ -268,8 +352,11 @@ function httpEntry(flow: HttpFlow, bodies: HarBodies): HarEntry & HarWebSocketFi
     _loupeKind: 'http',
     ...(flow.tls ? { _tls: flow.tls } : {}),
     ...common(flow),
-    ...(flow.websocket ? webSocketFields(flow.websocket) : {}),
+    ...(flow.websocket ? webSocketFields(flow.websocket, limits.webSocketText, cuts) : {}),
+    // Last, so that it is read once every part before it has been written.
+    _truncated: new Later(() => (cuts.length ? cuts.join(' ') : undefined)),
   };
+  return { entry, cuts };
 }
 
 /**
@@ -329,9 +416,39 @@ function tunnelEntry(flow: TunnelFlow): HarEntry {
   };
 }
 
-/** One HAR entry for a flow; `bodies` are its captured bodies, the response decoded if possible. */
+/** One flow's entry for a writer of JSON pieces, and the words on what it had to leave out. */
+export interface HarEntryParts {
+  /** The entry, its big parts in pieces (write it with jsonPieces). */
+  entry: Pieced<HarEntry & HarWebSocketFields>;
+  /**
+   * What the entry leaves out, in words: written as `_truncated`, its last field, once reached.
+   * A part that fails while written (jsonPieces' onError) adds its own words here: partFailed.
+   */
+  cuts: string[];
+}
+
+/**
+ * One HAR entry for a flow, in pieces; `bodies` are its captured bodies (the response decoded if
+ * possible), already within `limits.bodyBytes`.
+ */
+export function harEntryParts(
+  flow: Flow,
+  bodies: HarBodies = {},
+  limits: HarLimits = HAR_LIMITS,
+): HarEntryParts {
+  return flow.kind === 'http'
+    ? httpEntry(flow, bodies, limits)
+    : { entry: tunnelEntry(flow), cuts: [] };
+}
+
+/**
+ * One HAR entry as a value, from the same pieces a file gets: for entries small enough to hold
+ * whole (tests, one flow copied).
+ */
 export function toHarEntry(flow: Flow, bodies: HarBodies = {}): HarEntry & HarWebSocketFields {
-  return flow.kind === 'http' ? httpEntry(flow, bodies) : tunnelEntry(flow);
+  const { entry, cuts } = harEntryParts(flow, bodies);
+  const json = [...jsonPieces(entry, (err) => cuts.push(partFailed(err)))].join('');
+  return JSON.parse(json) as HarEntry & HarWebSocketFields;
 }
 
 /** A HAR 1.2 document (no pages: Loupe records traffic, not page loads). */

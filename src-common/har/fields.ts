@@ -30,6 +30,37 @@ export function toBase64(bytes: Uint8Array): string {
   return parts.join('');
 }
 
+/** Whether `bytes` are valid UTF-8, read `slice` bytes at a time (no string of the whole). */
+export function isUtf8(bytes: Uint8Array, slice: number): boolean {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  try {
+    for (let i = 0; i < bytes.length; i += slice) {
+      decoder.decode(bytes.subarray(i, i + slice), { stream: true });
+    }
+    decoder.decode();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The text of UTF-8 `bytes` (see isUtf8), `slice` bytes at a time; no code point is split. */
+export function* utf8Pieces(bytes: Uint8Array, slice: number): Generator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  for (let i = 0; i < bytes.length; i += slice) {
+    const text = decoder.decode(bytes.subarray(i, i + slice), { stream: true });
+    if (text) yield text;
+  }
+  const rest = decoder.decode();
+  if (rest) yield rest;
+}
+
+/** The base64 of `bytes`, about `slice` bytes at a time (a multiple of 3: no padding inside). */
+export function* base64Pieces(bytes: Uint8Array, slice: number): Generator<string> {
+  const step = Math.max(3, slice - (slice % 3));
+  for (let i = 0; i < bytes.length; i += step) yield toBase64(bytes.subarray(i, i + step));
+}
+
 /** Headers as HAR name/value objects, case and order as recorded. */
 export function harHeaders(headers: readonly HeaderPair[]): HarNameValue[] {
   return headers.map(([name, value]) => ({ name, value }));

@@ -110,6 +110,11 @@ export interface HarEntry {
   /** What the client offered in its ClientHello (tunnels and failed handshakes). */
   _clientHello?: ClientHelloSummary;
   _tags?: string[];
+  /**
+   * What the export had to leave out of this entry (a part past its limit, a body it could not
+   * read), in words. The entry is otherwise whole. Always its last field.
+   */
+  _truncated?: string;
 }
 
 export interface HarCreator {
@@ -121,7 +126,9 @@ export interface HarLog {
   log: {
     version: '1.2';
     creator: HarCreator;
-    /** Always last, so a streaming writer can put the entries in between. */
+    /** After the fields above, so a streaming writer can put the entries in between. */
     entries: HarEntry[];
+    /** Flows the export could not write at all, in words; after the entries. */
+    comment?: string;
   };
 }

@@ -12,6 +12,8 @@ import {
   makeResponse,
   makeTunnel,
 } from '../test-support/factories';
+import { injectWriteFault } from '../data/atomic-write';
+import { diskFull } from '../test-support/disk';
 import { validateHar } from '../test-support/har-schema';
 import { deadline } from '../test-support/wait';
 import { BodyStore } from './body-store';
@@ -205,14 +207,17 @@ describe('writeHarFile', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('leaves an existing file untouched and no temporary file when writing fails', async () => {
+  it('leaves an existing file untouched and no temporary file when the disk fails', async () => {
     const path = join(dir, 'out.har');
     writeFileSync(path, 'previous export');
-    const flow = makeFlow({ response: makeResponse({ body: makeBody({ size: 1, bodyId: 'x' }) }) });
-    const broken: BodyReader = { read: () => Promise.reject(new Error('disk gone')) };
-    await expect(writeHarFile(path, [flow], broken, { creatorVersion: '1' })).rejects.toThrow(
-      'disk gone',
-    );
+    const undo = injectWriteFault((target) => (target === path ? diskFull() : undefined));
+    try {
+      await expect(
+        writeHarFile(path, [makeFlow()], bodies, { creatorVersion: '1' }),
+      ).rejects.toMatchObject({ code: 'ENOSPC' });
+    } finally {
+      undo();
+    }
     expect(readFileSync(path, 'utf8')).toBe('previous export');
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

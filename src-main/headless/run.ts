@@ -8,7 +8,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { defaultDataDir } from '../data/data-dir';
 import { sharedFolderWarning } from '../data/private-folder';
-import { writeHarFile } from '../flows/har-file';
+import { harWriteWords, testHarLimits, writeHarFile } from '../flows/har-file';
 import { openSession } from '../services/session';
 import type { HeadlessConfig } from './args';
 import { UsageError } from './args';
@@ -106,10 +106,11 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
       if (!harPath) return;
       const list = session.flows.list();
       try {
-        await writeHarFile(harPath, list, session.bodies, { creatorVersion: version });
-        info(
-          `loupe headless: wrote ${list.length} flow${list.length === 1 ? '' : 's'} to ${harPath}`,
-        );
+        const result = await writeHarFile(harPath, list, session.bodies, {
+          creatorVersion: version,
+          limits: testHarLimits(process.env),
+        });
+        info(`loupe headless: wrote ${harWriteWords(result)} to ${harPath}`);
       } catch (err) {
         info(`loupe headless: could not write ${harPath}: ${(err as Error).message}`);
         code = 1;

@@ -21,7 +21,7 @@ import {
 } from '../../src-common/api/contract';
 import type { BodyInfo, Flow, HeaderPair } from '../../src-common/flow';
 import { ensurePrivateFolder, sharedFolderWarning } from '../data/private-folder';
-import { writeHarFile } from '../flows/har-file';
+import { harWriteWords, writeHarFile } from '../flows/har-file';
 import { ApiFailure } from './api-failure';
 import {
   importHarFile,
@@ -259,7 +259,7 @@ export function createHarService(
         send({});
       },
     }).then(
-      async () => {
+      async (result) => {
         if (job.downloadUrl) {
           downloads.set(job.id, target);
           // Removing old exports is best effort: it must not fail this one.
@@ -269,8 +269,8 @@ export function createHarService(
           state: 'done',
           done: flows.length,
           message: job.downloadUrl
-            ? `Exported ${plural(flows.length, 'flow')}`
-            : `Saved ${plural(flows.length, 'flow')} to ${path}`,
+            ? `Exported ${harWriteWords(result)}`
+            : `Saved ${harWriteWords(result)} to ${path}`,
           ...(job.downloadUrl ? {} : { path }),
         });
       },
