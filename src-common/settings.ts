@@ -55,6 +55,12 @@ export interface Settings {
   /** Bytes of each body kept for display and export; beyond it the flow is marked truncated. */
   captureBodyCap: number;
   /**
+   * Bytes of WebSocket message payloads (decompressed) kept per connection for display and
+   * export; past it messages are counted and marked as not kept. Kept payloads count against the
+   * body store's memory budget like bodies.
+   */
+  captureWebSocketCap: number;
+  /**
    * The port the proxy listens on (the desktop app; `loupe headless --port` overrides it). When
    * it is taken at start, a free one is used and the user told.
    */
@@ -71,6 +77,7 @@ export const DEFAULT_SETTINGS: Settings = {
   allowInvalidUpstreamCertificates: [],
   stripAltSvcH3: true,
   captureBodyCap: 16 * 1024 * 1024,
+  captureWebSocketCap: 64 * 1024 * 1024,
   proxyPort: 8888,
   ui: {},
 };
@@ -156,6 +163,13 @@ export function checkSettings(value: unknown): SettingsCheck {
   if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 0 || cap > MAX_BODY_CAP) {
     return { ok: false, error: "'captureBodyCap' must be a whole number of bytes from 0 to 1 GiB" };
   }
+  const wsCap = value.captureWebSocketCap ?? DEFAULT_SETTINGS.captureWebSocketCap;
+  if (typeof wsCap !== 'number' || !Number.isInteger(wsCap) || wsCap < 0 || wsCap > MAX_BODY_CAP) {
+    return {
+      ok: false,
+      error: "'captureWebSocketCap' must be a whole number of bytes from 0 to 1 GiB",
+    };
+  }
   const port = value.proxyPort ?? DEFAULT_SETTINGS.proxyPort;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
     return { ok: false, error: "'proxyPort' must be a port number from 1 to 65535" };
@@ -174,6 +188,7 @@ export function checkSettings(value: unknown): SettingsCheck {
       allowInvalidUpstreamCertificates: invalid as string[],
       stripAltSvcH3: strip,
       captureBodyCap: cap,
+      captureWebSocketCap: wsCap,
       proxyPort: port,
       ui: ui as UiPreferences,
     },

@@ -30,8 +30,20 @@ export interface WsMessage {
    */
   data?: string;
   encoding?: 'base64';
-  /** `data` holds only the start of the payload: the capture cap was reached. */
+  /** `data` holds only the start of the payload: a capture cap was reached. */
   truncated?: boolean;
+  /**
+   * The connection's cap on kept message bytes (`WebSocketRecord.keptCap`) was reached: `cut`,
+   * only the start of this message was kept (`truncated` too); `none`, nothing of it was (no
+   * `data`). Its size is counted either way.
+   */
+  connectionCap?: 'cut' | 'none';
+  /**
+   * Where the kept payload is while the flow is in Loupe's store: `length` bytes from `offset`
+   * of the connection's body (`WebSocketRecord.bodyId`), the UTF-8 of `data`, or its bytes when
+   * `encoding` is base64. A flow read through the API has `data` filled in from there.
+   */
+  stored?: { offset: number; length: number };
   /** Why the payload could not be read, or not all of it, in words. */
   error?: string;
 }
@@ -45,6 +57,10 @@ export interface WebSocketRecord {
   closedBy?: 'client' | 'server';
   /** Messages past the per-connection limit: counted, not kept. */
   messagesDropped: number;
+  /** Live capture: the body holding the kept payloads of every message, in order (see `stored`). */
+  bodyId?: string;
+  /** Live capture: payload bytes kept per connection at most (the `captureWebSocketCap` setting). */
+  keptCap?: number;
   /** The 101's `Sec-WebSocket-Extensions`, as negotiated. */
   extensions?: string;
   /** Why capture stopped reading a direction (a protocol error), in words. Relaying goes on. */

@@ -101,6 +101,7 @@ export interface BodyPart {
 export interface SettingsPatch {
   bypass?: BypassEntry[];
   captureBodyCap?: number;
+  captureWebSocketCap?: number;
   ui?: UiPreferences;
   allowInvalidUpstreamCertificates?: string[];
   stripAltSvcH3?: boolean;
@@ -111,6 +112,7 @@ export interface SettingsPatch {
 export const PATCHABLE_SETTINGS = [
   'bypass',
   'captureBodyCap',
+  'captureWebSocketCap',
   'ui',
   'allowInvalidUpstreamCertificates',
   'stripAltSvcH3',

@@ -17,6 +17,7 @@ import { startProxy, type RunningProxy } from '../engine/index';
 import { BodyStore } from '../flows/body-store';
 import { FlowStore } from '../flows/flow-store';
 import { writeHarFile } from '../flows/har-file';
+import { withMessageData } from '../flows/ws-messages';
 import { validateHar } from '../test-support/har-schema';
 import { until } from '../test-support/wait';
 import { createCapture, type Capture } from './capture';
@@ -274,14 +275,17 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The one flow, once its connection has closed and capture has it complete. */
+/**
+ * The one flow, once its connection has closed and capture has it complete, with its messages'
+ * payloads read back from the body store as the API serves them.
+ */
 async function finishedFlow(): Promise<HttpFlow> {
   await until(
     'the flow to be complete',
     (notify) => flows.subscribe(notify),
     () => flows.list()[0]?.state === 'complete',
   );
-  return flows.list()[0] as HttpFlow;
+  return (await withMessageData(flows.list()[0]!, bodies)) as HttpFlow;
 }
 
 const summary = (m: WsMessage): [string, number, string | undefined] => [

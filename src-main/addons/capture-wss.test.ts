@@ -13,6 +13,7 @@ import type { HttpFlow } from '../../src-common/flow';
 import { toHarEntry } from '../../src-common/har/export';
 import { BodyStore } from '../flows/body-store';
 import { FlowStore } from '../flows/flow-store';
+import { withMessageData } from '../flows/ws-messages';
 import { cleanup, proxyHarness } from '../test-support/servers';
 import { connectTunnel, httpsUpstream, testPki, type TestPki } from '../test-support/tls';
 import { until } from '../test-support/wait';
@@ -91,7 +92,7 @@ describe('WebSockets over decrypted TLS', () => {
       (notify) => flows.subscribe(notify),
       () => flows.list()[0]?.state === 'complete',
     );
-    const flow = flows.list()[0] as HttpFlow;
+    const flow = (await withMessageData(flows.list()[0]!, bodies)) as HttpFlow;
     expect(flow.request.url).toBe(`https://chat.test:${up.port}/socket`);
     expect(flow.response?.status).toBe(101);
     expect(flow.tls?.client?.sni).toBe('chat.test');

@@ -1,8 +1,10 @@
 /**
  * Capture: turns engine hooks into flows in the flow store and body bytes in the body store.
  * Each body is kept up to a cap; past it the flow is marked truncated while its size keeps
- * counting. Forwarding never waits for capture: every handler here is synchronous and cheap,
- * and the one slow job (measuring a compressed body's decoded size) runs after the exchange.
+ * counting. A WebSocket's message payloads go to the body store too, one body per connection
+ * (flows/ws-messages.ts), up to a cap per connection; past it messages are marked as cut or not
+ * kept. Forwarding never waits for capture: every handler here is synchronous and cheap, and the
+ * one slow job (measuring a compressed body's decoded size) runs after the exchange.
  */
 import {
   emptyBody,
@@ -19,6 +21,8 @@ import { FLUSH_MS, type FlowStore } from '../flows/flow-store';
 import type { WsMessage } from '../../src-common/websocket';
 
 export const DEFAULT_BODY_CAP = 16 * 1024 * 1024;
+/** Decompressed payload bytes of WebSocket messages kept per connection by default. */
+export const DEFAULT_WEBSOCKET_CAP = 64 * 1024 * 1024;
 
 /** Decoding for `decodedSize` stops here: a body that decodes to more is likely a bomb. */
 const DECODED_SIZE_CAP = 256 * 1024 * 1024;
@@ -29,6 +33,8 @@ export interface CaptureOptions {
   bodies: BodyStore;
   /** Bytes kept per body; default 16 MiB. */
   bodyCap?: number;
+  /** Bytes of WebSocket message payloads kept per connection; default 64 MiB. */
+  webSocketCap?: number;
 }
 
 export interface Capture {
@@ -38,6 +44,9 @@ export interface Capture {
   /** Bytes kept per body, for exchanges that start from now on; Infinity keeps everything. */
   setBodyCap(bytes: number): void;
   readonly bodyCap: number;
+  /** Message payload bytes kept per WebSocket connection, for connections from now on. */
+  setWebSocketCap(bytes: number): void;
+  readonly webSocketCap: number;
   /** Stops listening to the hooks. */
   dispose(): void;
 }
@@ -52,17 +61,28 @@ interface Side {
   finished: boolean;
 }
 
+/** A WebSocket's messages so far, their payloads in the body store under `key`. */
+interface WsKept {
+  /** Without `data`: it is in the body at `stored`. */
+  messages: WsMessage[];
+  key: string;
+  /** The cap when the exchange began, as for a body. */
+  cap: number;
+  /** Payload bytes in the body so far. */
+  bytes: number;
+}
+
 interface Live {
   seq: number;
   request: Side;
   response: Side;
-  /** WebSocket messages so far; the flow is re-stored with them at most once per FLUSH_MS. */
-  ws?: WsMessage[];
+  /** The flow is re-stored with the messages so far at most once per FLUSH_MS. */
+  ws: WsKept;
   wsTimer?: ReturnType<typeof setTimeout>;
 }
 
 function checkCap(bytes: number): number {
-  if (!(bytes >= 0)) throw new RangeError(`a body cap is a number of bytes ≥ 0, not ${bytes}`);
+  if (!(bytes >= 0)) throw new RangeError(`a capture cap is a number of bytes ≥ 0, not ${bytes}`);
   return bytes;
 }
 
@@ -72,9 +92,11 @@ export function createCapture({
   flows,
   bodies,
   bodyCap = DEFAULT_BODY_CAP,
+  webSocketCap = DEFAULT_WEBSOCKET_CAP,
 }: CaptureOptions): Capture {
   let recording = true;
   let cap = checkCap(bodyCap);
+  let wsCap = checkCap(webSocketCap);
   let seq = 0;
   const live = new Map<string, Live>();
   /** Exchanges that began while recording was off: their end must not record them. */
@@ -104,6 +126,29 @@ export function createCapture({
     if (s.finished) return;
     s.finished = true;
     if (s.info.bodyId) bodies.finish(s.key);
+  };
+
+  /** The message as the flow keeps it: its payload appended to the connection's body. */
+  const keepMessage = (w: WsKept, msg: WsMessage): WsMessage => {
+    const { data, ...record } = msg;
+    if (data === undefined) return record;
+    if (w.bytes > 0 && !bodies.has(w.key)) {
+      // The store was cleared under a live connection: the earlier payloads are gone.
+      w.messages = w.messages.map(({ stored: _gone, ...m }) => m);
+      w.bytes = 0;
+    }
+    const room = w.cap - w.bytes;
+    if (data.length > 0 && room <= 0) return { ...record, connectionCap: 'none' };
+    const payload = Buffer.from(data, msg.encoding === 'base64' ? 'base64' : 'utf8');
+    const cut = payload.length > room;
+    // A cut keeps a copy of its part: a view would hold the whole payload in memory.
+    const part = cut ? Buffer.from(payload.subarray(0, room)) : payload;
+    if (part.length > 0) bodies.append(w.key, part);
+    const stored = { offset: w.bytes, length: part.length };
+    w.bytes += part.length;
+    return cut
+      ? { ...record, stored, truncated: true, connectionCap: 'cut' }
+      : { ...record, stored };
   };
 
   // Every field is copied: the engine goes on mutating the exchange after each hook.
@@ -145,8 +190,17 @@ export function createCapture({
     },
     tags: ex.tags.slice(),
     ...(ex.error ? { error: { ...ex.error } } : {}),
-    // Messages are never changed once emitted, so the flow shares them.
-    ...(ex.websocket ? { websocket: { ...ex.websocket, messages: t.ws?.slice() ?? [] } } : {}),
+    // Messages are never changed once kept, so the flow shares them.
+    ...(ex.websocket
+      ? {
+          websocket: {
+            ...ex.websocket,
+            messages: t.ws.messages.slice(),
+            ...(t.ws.bytes > 0 ? { bodyId: t.ws.key } : {}),
+            keptCap: t.ws.cap,
+          },
+        }
+      : {}),
   });
 
   const begin = (ex: Exchange): Live | undefined => {
@@ -154,7 +208,12 @@ export function createCapture({
       ignored.add(ex.id);
       return undefined;
     }
-    const t: Live = { seq: ++seq, request: side(ex.id, 'req'), response: side(ex.id, 'res') };
+    const t: Live = {
+      seq: ++seq,
+      request: side(ex.id, 'req'),
+      response: side(ex.id, 'res'),
+      ws: { messages: [], key: `${ex.id}:ws`, cap: wsCap, bytes: 0 },
+    };
     live.set(ex.id, t);
     return t;
   };
@@ -168,6 +227,7 @@ export function createCapture({
     clearTimeout(t.wsTimer);
     finish(t.request);
     finish(t.response);
+    if (t.ws.bytes > 0) bodies.finish(t.ws.key);
     const flow = toFlow(ex, t, ex.error ? 'error' : 'complete');
     flows.upsert(flow);
     void measureDecoded(flow);
@@ -247,7 +307,7 @@ export function createCapture({
     hooks.on('wsMessage', (ex, msg) => {
       const t = live.get(ex.id);
       if (!t) return;
-      (t.ws ??= []).push(msg);
+      t.ws.messages.push(keepMessage(t.ws, msg));
       // A chatty socket would otherwise copy its whole message list into the store per message.
       if (t.wsTimer) return;
       t.wsTimer = setTimeout(() => {
@@ -270,6 +330,12 @@ export function createCapture({
     },
     get bodyCap() {
       return cap;
+    },
+    setWebSocketCap(bytes) {
+      wsCap = checkCap(bytes);
+    },
+    get webSocketCap() {
+      return wsCap;
     },
     dispose() {
       for (const off of unsubscribe) off();

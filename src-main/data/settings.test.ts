@@ -157,6 +157,11 @@ describe('reading a settings file (pure)', () => {
 
   it.each([
     ['captureBodyCap', -1, "'captureBodyCap' must be a whole number of bytes from 0 to 1 GiB"],
+    [
+      'captureWebSocketCap',
+      2 ** 31,
+      "'captureWebSocketCap' must be a whole number of bytes from 0 to 1 GiB",
+    ],
     ['autoBypassHours', 'a day', "'autoBypassHours' must be a number of hours from 0 to 8760"],
     ['stripAltSvcH3', 'yes', "'stripAltSvcH3' must be true or false"],
     ['proxyPort', 70_000, "'proxyPort' must be a port number from 1 to 65535"],
@@ -210,6 +215,7 @@ describe('applying a change (pure)', () => {
     [{ bypass: undefined }, "'bypass' needs a value"],
     [{ bypass: [{ pattern: '*.', enabled: true }] }, "a wildcard needs a domain after '*.'"],
     [{ captureBodyCap: 1.5 }, "'captureBodyCap' must be a whole number"],
+    [{ captureWebSocketCap: -1 }, "'captureWebSocketCap' must be a whole number"],
     [{ ui: [] }, "'ui': must be an object"],
     [{ ui: { columns: [{ id: 'host', visible: 'yes' }] } }, "'ui': column 1 needs"],
     [{ ui: { columns: [{ id: 'host', visible: true, width: 5 }] } }, "'ui': column 1 needs"],

@@ -24,6 +24,7 @@ import { jsonPieces } from '../../src-common/har/json-pieces';
 import { writeAtomically } from '../data/atomic-write';
 import { PRIVATE_FILE_MODE } from '../data/private-folder';
 import { codingsToUndo, decodeBody } from './decode';
+import { withMessageData } from './ws-messages';
 
 /** Where the bytes of a body come from: the body store, or an imported session's bodies. */
 export interface BodyReader {
@@ -190,7 +191,9 @@ export async function writeHarFile(
     for (const [i, flow] of flows.entries()) {
       let parts: HarEntryParts;
       try {
-        parts = harEntryParts(flow, await bodiesFor(flow, store, limits.bodyBytes), limits);
+        // WebSocket payloads live in the body store (ws-messages.ts): read in for this entry only.
+        const full = await withMessageData(flow, store, { maxChars: limits.webSocketText });
+        parts = harEntryParts(full, await bodiesFor(full, store, limits.bodyBytes), limits);
       } catch (err) {
         // Nothing of it is written yet: it is left out, and the file stays valid.
         skipped.push(`${flow.id} (${message(err)})`);

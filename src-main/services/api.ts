@@ -14,6 +14,7 @@ import {
   type SessionStats,
 } from '../../src-common/api/contract';
 import { checkCall } from '../../src-common/api/validate';
+import { withMessageData } from '../flows/ws-messages';
 import { ApiFailure } from './api-failure';
 import { createBodyParts } from './body-parts';
 import { createHarService, type FoundBody, type HarFiles, type HarHost } from './har-service';
@@ -162,7 +163,9 @@ export function createApi(session: Session, events: EventHub, host: HarHost = {}
     flows: {
       list: async () => session.flows.list().map(summarize),
       async get(id) {
-        const flow = session.flows.get(id) ?? imported.flow(id);
+        const live = session.flows.get(id);
+        if (live) return withMessageData(live, session.bodies);
+        const flow = imported.flow(id);
         if (!flow) throw new ApiFailure('not_found', `flow ${id} is not in this session`);
         return flow;
       },

@@ -37,6 +37,8 @@ export interface SessionOptions {
   upstreamProxy?: string;
   /** PEM texts trusted for upstream TLS besides the system's roots. */
   upstreamCa?: string[];
+  /** Bytes of captured bodies kept in memory before they spill to disk; default 256 MiB. */
+  bodyMemoryBudget?: number;
   version: string;
   mode: 'electron' | 'headless';
   /**
@@ -60,7 +62,7 @@ export interface Session {
   /**
    * Validates, saves and applies a change at once: the bypass list (connections it contradicts
    * are closed), upstream-certificate exceptions (from the next upstream connection), Alt-Svc
-   * stripping (from the next response), the capture cap, the auto-bypass lifetime (hosts learned
+   * stripping (from the next response), the capture caps, the auto-bypass lifetime (hosts learned
    * from now on) and the proxy port (the proxy moves before the change is saved; a port it
    * cannot have refuses the whole change). Throws SettingsError `settings_invalid` with words
    * when refused; nothing is saved or changed then.
@@ -173,8 +175,17 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
       notify('error', `internal error in ${hook}: ${(err as Error)?.stack ?? err}`),
     );
     const flows = new FlowStore();
-    const bodies = new BodyStore({ dir: join(opts.dataDir, 'bodies') });
-    const capture = createCapture({ hooks, flows, bodies, bodyCap: settings.captureBodyCap });
+    const bodies = new BodyStore({
+      dir: join(opts.dataDir, 'bodies'),
+      ...(opts.bodyMemoryBudget !== undefined ? { memoryBudget: opts.bodyMemoryBudget } : {}),
+    });
+    const capture = createCapture({
+      hooks,
+      flows,
+      bodies,
+      bodyCap: settings.captureBodyCap,
+      webSocketCap: settings.captureWebSocketCap,
+    });
 
     const extra = (opts.extraBypass ?? []).map((pattern) => ({ pattern, enabled: true }));
     let bypass: BypassMatcher = compileBypassList([...settings.bypass, ...extra]);
@@ -295,6 +306,9 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
         }
         if (patch.stripAltSvcH3 !== undefined) proxy.setStripAltSvcH3(saved.stripAltSvcH3);
         if (patch.captureBodyCap !== undefined) capture.setBodyCap(saved.captureBodyCap);
+        if (patch.captureWebSocketCap !== undefined) {
+          capture.setWebSocketCap(saved.captureWebSocketCap);
+        }
         return saved;
       },
       async forgetLearned(host) {

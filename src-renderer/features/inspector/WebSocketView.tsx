@@ -1,6 +1,7 @@
 /**
  * The WebSocket tab: every message with its direction, time, size and type, and the selected
- * one's payload: text as text (JSON pretty-printed), binary as hex.
+ * one's payload: text as text (JSON pretty-printed), binary as hex. Messages that the
+ * connection's cap on kept bytes cut or left out say so in the list and in the payload pane.
  */
 import { useMemo, useState } from 'react';
 import type { HttpFlow } from '../../../src-common/flow';
@@ -11,15 +12,17 @@ import { opcodeName, wsPayload, wsPreview } from '../../../src-common/inspect/ws
 import type { WsMessage } from '../../../src-common/websocket';
 import { docSlice } from './format-jobs';
 import { Windowed } from './Windowed';
+import { wsCutMark, wsCutSentence, wsCutSummary } from './ws-words';
 
 const ROW = 22;
 /** Payloads larger than this are shown as they are, not re-laid out as JSON. */
 const PRETTY_LIMIT = 256 * 1024;
 
-function Payload({ message }: { message: WsMessage }) {
+function Payload({ message, keptCap }: { message: WsMessage; keptCap: number | undefined }) {
+  const cut = wsCutSentence(message, keptCap);
   const shown = useMemo(() => {
     const p = wsPayload(message);
-    if (p.kind === 'none') return { text: p.reason, note: true };
+    if (p.kind === 'none') return { text: cut ?? p.reason, note: true };
     if (p.kind === 'binary') return { text: hexDump(p.bytes.subarray(0, 64 * 1024)) };
     if (p.text.length <= PRETTY_LIMIT) {
       const pretty = prettyJson(p.text);
@@ -28,11 +31,11 @@ function Payload({ message }: { message: WsMessage }) {
       }
     }
     return { text: p.text };
-  }, [message]);
+  }, [message, cut]);
   return (
     <div className="ws-payload" data-testid="ws-payload">
       {message.truncated && (
-        <p className="inspector-note">Only the start of this message was kept.</p>
+        <p className="inspector-note">{cut ?? 'Only the start of this message was kept.'}</p>
       )}
       {message.error && message.data !== undefined && (
         <p className="inspector-note">{message.error}</p>
@@ -46,10 +49,12 @@ export function WebSocketView({ flow }: { flow: HttpFlow }) {
   const ws = flow.websocket!;
   const [selected, setSelected] = useState<number>();
   const message = selected === undefined ? undefined : ws.messages[selected];
+  const cutSummary = useMemo(() => wsCutSummary(ws), [ws]);
   return (
     <div className="ws-view">
       <div className="ws-summary muted">
         {ws.messages.length} messages
+        {cutSummary && ` (${cutSummary})`}
         {ws.messagesDropped > 0 && ` (${ws.messagesDropped} more not kept)`}
         {ws.extensions && ` · ${ws.extensions}`}
         {ws.closeCode !== undefined &&
@@ -66,6 +71,7 @@ export function WebSocketView({ flow }: { flow: HttpFlow }) {
           label="WebSocket messages"
           row={(i) => {
             const m = ws.messages[i]!;
+            const mark = wsCutMark(m);
             return (
               <button
                 type="button"
@@ -84,13 +90,18 @@ export function WebSocketView({ flow }: { flow: HttpFlow }) {
                 <span className="ws-time">{formatClock(m.time)}</span>
                 <span className="ws-type">{opcodeName(m.opcode)}</span>
                 <span className="ws-size">{formatBytes(m.size)}</span>
-                <span className="ws-preview">{wsPreview(m)}</span>
+                {mark && (
+                  <span className="ws-cut muted" title={wsCutSentence(m, ws.keptCap)}>
+                    {mark}
+                  </span>
+                )}
+                <span className="ws-preview">{mark === 'not kept' ? '' : wsPreview(m)}</span>
               </button>
             );
           }}
         />
       )}
-      {message && <Payload message={message} />}
+      {message && <Payload message={message} keptCap={ws.keptCap} />}
     </div>
   );
 }
