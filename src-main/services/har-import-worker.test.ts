@@ -145,11 +145,12 @@ describe('importHarFile', () => {
     expect(image(now).equals(image(was))).toBe(true);
     // Flows came in batches, each its own turn of the event loop.
     expect(progress.filter((p) => p.phase === 'converting').length).toBeGreaterThan(40);
-    // Ratios against the inline baseline of the same run (2.2–4.6 s inline, 71–186 ms in the
-    // worker on this 2-core machine under CI load), with room for a noisy neighbour.
+    // Judged only as a ratio against the inline baseline of the same run: 2.2–9.3 s inline,
+    // 71–618 ms in the worker on this 2-core machine (the longer ones with a CPU hog beside the
+    // suite; 15× even then). A fixed bound in ms failed under that load; the figures belong in
+    // bench/har-import.ts.
     expect(before.stall).toBeGreaterThan(1000);
     expect(after.stall * 4).toBeLessThan(before.stall);
-    expect(after.stall).toBeLessThan(600);
   }, 60_000);
 });
 
