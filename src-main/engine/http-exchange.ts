@@ -244,6 +244,13 @@ export function forward(
       ctx.hooks.emit('request', ex);
       upReq.end();
     });
+    // Paused while a requestHeaders hook held it, if one did: a 'data' listener does not resume.
+    req.resume();
+    // The head goes out now, not with the first body byte: a body may be open but silent (a
+    // streaming upload, a client awaiting 100 Continue). Node's HTTP/1.x request holds its head
+    // for the first write, and an empty Buffer sends it alone, as latin1 (flushHeaders() and
+    // write('') would encode it as UTF-8). An HTTP/2 stream sent its HEADERS when it opened.
+    if (route?.kind !== 'h2') upReq.write(NO_BYTES);
 
     const onClientGone = (): void => {
       if (done) return;

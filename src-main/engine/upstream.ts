@@ -116,6 +116,28 @@ export function bareHost(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
+/** How `Upstream.request` sends a request; see there. */
+interface RequestOptions {
+  pooled: boolean;
+  maxHeaderSize?: number;
+  path?: string;
+  socket?: tls.TLSSocket;
+}
+
+/**
+ * Node writes the head of a request that carries `Expect` as soon as the request is made, as a
+ * string without an encoding, which the socket then encodes as UTF-8: header bytes outside ASCII
+ * (parsed as latin1, one character a byte) would reach the server changed. Marks that queued
+ * head latin1, as Node writes every other head. Nothing else can be queued yet.
+ */
+function latin1Head(req: http.ClientRequest): void {
+  const queued = (req as unknown as { outputData?: { data: unknown; encoding?: unknown }[] })
+    .outputData;
+  for (const entry of queued ?? []) {
+    if (typeof entry.data === 'string' && !entry.encoding) entry.encoding = 'latin1';
+  }
+}
+
 export class Upstream {
   readonly lookup: LookupFn;
   private readonly agent: http.Agent;
@@ -172,7 +194,18 @@ export class Upstream {
     target: URL,
     method: string,
     headers: readonly HeaderPair[],
-    opts: { pooled: boolean; maxHeaderSize?: number; path?: string; socket?: tls.TLSSocket },
+    opts: RequestOptions,
+  ): { req: http.ClientRequest; via?: UpstreamProxy } {
+    const made = this.open(target, method, headers, opts);
+    latin1Head(made.req);
+    return made;
+  }
+
+  private open(
+    target: URL,
+    method: string,
+    headers: readonly HeaderPair[],
+    opts: RequestOptions,
   ): { req: http.ClientRequest; via?: UpstreamProxy } {
     const path = opts.path ?? target.pathname + target.search;
     const host = bareHost(target.hostname);
