@@ -60,6 +60,17 @@ export interface Settings {
    * body store's memory budget like bodies.
    */
   captureWebSocketCap: number;
+  /** Seconds an HTTP/1 request head may take from its first byte; a stalled one gets 408. */
+  requestHeadTimeoutSeconds: number;
+  /** Seconds a new client connection may take to start its first request before it is closed. */
+  firstRequestTimeoutSeconds: number;
+  /**
+   * Seconds a client connection may wait with no request in flight (keep-alive) before it is
+   * closed. Never while a request is in flight, however long that takes.
+   */
+  keepAliveTimeoutSeconds: number;
+  /** Seconds a tunnel or WebSocket may go without a byte either way; 0 never closes one. */
+  tunnelIdleTimeoutSeconds: number;
   /**
    * The port the proxy listens on (the desktop app; `loupe headless --port` overrides it). When
    * it is taken at start, a free one is used and the user told.
@@ -78,11 +89,27 @@ export const DEFAULT_SETTINGS: Settings = {
   stripAltSvcH3: true,
   captureBodyCap: 16 * 1024 * 1024,
   captureWebSocketCap: 64 * 1024 * 1024,
+  requestHeadTimeoutSeconds: 60,
+  firstRequestTimeoutSeconds: 60,
+  // Browsers keep connections to their proxy for minutes and reuse them; closing one as a new
+  // request crosses it makes the browser retry, or fail a request it may not repeat (a POST).
+  keepAliveTimeoutSeconds: 120,
+  // Tunnels and WebSockets are often quiet for hours by design (push channels, chat).
+  tunnelIdleTimeoutSeconds: 0,
   proxyPort: 8888,
   ui: {},
 };
 
 const MAX_BODY_CAP = 1024 * 1024 * 1024;
+
+/** The limits in seconds: the least and the most each takes, and the most in words. */
+const TIMEOUTS = {
+  requestHeadTimeoutSeconds: [1, 3600, 'an hour'],
+  firstRequestTimeoutSeconds: [1, 3600, 'an hour'],
+  keepAliveTimeoutSeconds: [1, 86_400, 'a day'],
+  tunnelIdleTimeoutSeconds: [0, 604_800, 'a week'],
+} as const;
+type TimeoutSetting = keyof typeof TIMEOUTS;
 
 export type SettingsCheck = { ok: true; settings: Settings } | { ok: false; error: string };
 
@@ -170,6 +197,18 @@ export function checkSettings(value: unknown): SettingsCheck {
       error: "'captureWebSocketCap' must be a whole number of bytes from 0 to 1 GiB",
     };
   }
+  const timeouts = {} as Record<TimeoutSetting, number>;
+  for (const key of Object.keys(TIMEOUTS) as TimeoutSetting[]) {
+    const [min, max, most] = TIMEOUTS[key];
+    const t = value[key] ?? DEFAULT_SETTINGS[key];
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < min || t > max) {
+      return {
+        ok: false,
+        error: `'${key}' must be a whole number of seconds from ${min === 0 ? '0 (never)' : min} to ${max} (${most})`,
+      };
+    }
+    timeouts[key] = t;
+  }
   const port = value.proxyPort ?? DEFAULT_SETTINGS.proxyPort;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
     return { ok: false, error: "'proxyPort' must be a port number from 1 to 65535" };
@@ -189,6 +228,7 @@ export function checkSettings(value: unknown): SettingsCheck {
       stripAltSvcH3: strip,
       captureBodyCap: cap,
       captureWebSocketCap: wsCap,
+      ...timeouts,
       proxyPort: port,
       ui: ui as UiPreferences,
     },

@@ -164,6 +164,21 @@ describe('reading a settings file (pure)', () => {
     ],
     ['autoBypassHours', 'a day', "'autoBypassHours' must be a number of hours from 0 to 8760"],
     ['stripAltSvcH3', 'yes', "'stripAltSvcH3' must be true or false"],
+    [
+      'requestHeadTimeoutSeconds',
+      0,
+      "'requestHeadTimeoutSeconds' must be a whole number of seconds from 1 to 3600 (an hour)",
+    ],
+    [
+      'keepAliveTimeoutSeconds',
+      '2m',
+      "'keepAliveTimeoutSeconds' must be a whole number of seconds from 1 to 86400 (a day)",
+    ],
+    [
+      'tunnelIdleTimeoutSeconds',
+      -1,
+      "'tunnelIdleTimeoutSeconds' must be a whole number of seconds from 0 (never) to 604800 (a week)",
+    ],
     ['proxyPort', 70_000, "'proxyPort' must be a port number from 1 to 65535"],
     ['bypass', 'all', "'bypass' must be a list"],
     ['ui', [], 'must be an object'],
@@ -196,6 +211,19 @@ describe('reading a settings file (pure)', () => {
 describe('applying a change (pure)', () => {
   const current: Settings = { ...DEFAULT_SETTINGS, future: 1 } as Settings;
 
+  it('takes the limits on client connections, 0 turning only the tunnel limit off', () => {
+    const limits = {
+      requestHeadTimeoutSeconds: 1,
+      firstRequestTimeoutSeconds: 3600,
+      keepAliveTimeoutSeconds: 86_400,
+      tunnelIdleTimeoutSeconds: 0,
+    };
+    expect(applySettingsPatch(current, limits)).toEqual({
+      ok: true,
+      settings: { ...current, ...limits },
+    });
+  });
+
   it('merges known fields over the current settings, keeping unknown ones', () => {
     const bypass = [{ pattern: 'a.test', enabled: true }];
     expect(applySettingsPatch(current, { bypass })).toEqual({
@@ -216,6 +244,10 @@ describe('applying a change (pure)', () => {
     [{ bypass: [{ pattern: '*.', enabled: true }] }, "a wildcard needs a domain after '*.'"],
     [{ captureBodyCap: 1.5 }, "'captureBodyCap' must be a whole number"],
     [{ captureWebSocketCap: -1 }, "'captureWebSocketCap' must be a whole number"],
+    [{ firstRequestTimeoutSeconds: 1.5 }, "'firstRequestTimeoutSeconds' must be a whole number"],
+    [{ firstRequestTimeoutSeconds: 3601 }, 'from 1 to 3600 (an hour)'],
+    [{ keepAliveTimeoutSeconds: 0 }, 'from 1 to 86400 (a day)'],
+    [{ tunnelIdleTimeoutSeconds: 604_801 }, 'from 0 (never) to 604800 (a week)'],
     [{ ui: [] }, "'ui': must be an object"],
     [{ ui: { columns: [{ id: 'host', visible: 'yes' }] } }, "'ui': column 1 needs"],
     [{ ui: { columns: [{ id: 'host', visible: true, width: 5 }] } }, "'ui': column 1 needs"],

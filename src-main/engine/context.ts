@@ -1,4 +1,7 @@
-/** What every part of the engine needs to handle a connection: shared, read-only per process. */
+/**
+ * What every part of the engine needs to handle a connection: shared per process. Only the
+ * limits (`setLimits`) and `stripAltSvcH3` change while it runs; each is read when it is used.
+ */
 import type { SecureContext } from 'node:tls';
 import type { Hooks } from './hooks';
 import type { Upstream } from './upstream';
@@ -6,11 +9,26 @@ import type { Upstream } from './upstream';
 export interface EngineOptions {
   /** Idle time (no bytes either way) after which an upstream exchange fails with 504. */
   upstreamTimeoutMs: number;
-  /** Time a new connection may take to send its first bytes or complete its request head. */
+  /** An HTTP/1 request head must be whole this long after its first byte; else 408. */
   headersTimeoutMs: number;
+  /**
+   * A new client connection (plain, after CONNECT, or decrypted once its TLS handshake is done)
+   * must start its first request this soon; else it is closed.
+   */
+  firstRequestTimeoutMs: number;
+  /** A client connection with no exchange in flight is closed after this long without one. */
+  keepAliveTimeoutMs: number;
+  /** Raw tunnels and upgraded connections (WebSockets) idle this long are closed; 0: never. */
+  tunnelIdleTimeoutMs: number;
   /** Largest request head accepted; larger gets 431. */
   maxHeaderSize: number;
 }
+
+/** The limits on client connections, which the settings may change while the proxy runs. */
+export type ClientLimits = Pick<
+  EngineOptions,
+  'headersTimeoutMs' | 'firstRequestTimeoutMs' | 'keepAliveTimeoutMs' | 'tunnelIdleTimeoutMs'
+>;
 
 export interface CaForPage {
   certPem: string;

@@ -174,3 +174,31 @@ export function statusFor(error: FlowError): number {
 export function errorBody(error: FlowError): string {
   return `Loupe could not complete this request.\n\n${error.message}\n\n(error code: ${error.code})\n`;
 }
+
+/** `300` → `0.3 s`, `120000` → `120 s`. */
+function seconds(ms: number): string {
+  return `${Math.round(ms) / 1000} s`;
+}
+
+/** A request head that was not whole in time: the client is answered 408 with these words. */
+export function headTimeoutError(ms: number): FlowError {
+  return {
+    code: 'bad_request',
+    message: `The request head did not arrive whole within ${seconds(ms)} of its first byte, so Loupe answered 408 Request Timeout and closed the connection. The client stalled in the middle of its headers or sent them too slowly; the limit is requestHeadTimeoutSeconds in Loupe's settings.`,
+    phase: 'request',
+    detail: 'head_timeout',
+  };
+}
+
+/** A tunnel or upgraded connection closed by the idle limit for tunnels and WebSockets. */
+export function tunnelIdleError(
+  ms: number,
+  what: 'tunnel' | 'WebSocket' | 'connection',
+): FlowError {
+  return {
+    code: 'tunnel_failed',
+    message: `Loupe closed this ${what} after ${seconds(ms)} without a byte either way: the idle limit for tunnels and WebSockets, tunnelIdleTimeoutSeconds in Loupe's settings (0 turns it off).`,
+    phase: what === 'tunnel' ? 'tunnel' : 'response',
+    detail: 'idle_timeout',
+  };
+}

@@ -3,7 +3,7 @@
  * nothing here knows of flows, UI or Electron.
  */
 import type { SecureContext } from 'node:tls';
-import type { CaForPage, EngineOptions } from './context';
+import type { CaForPage, ClientLimits, EngineOptions } from './context';
 import { Hooks } from './hooks';
 import { ProxyServer } from './proxy-server';
 import { Upstream, parseUpstreamProxy } from './upstream';
@@ -17,7 +17,7 @@ export type {
   HandshakeReport,
   HandshakeFailureKind,
 } from './hooks';
-export type { CaForPage } from './context';
+export type { CaForPage, ClientLimits } from './context';
 export { parseUpstreamProxy } from './upstream';
 
 export interface ProxyOptions {
@@ -49,6 +49,10 @@ export interface ProxyOptions {
   allowInvalidCertificate?: (host: string, port: number) => boolean;
   upstreamTimeoutMs?: number;
   headersTimeoutMs?: number;
+  firstRequestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  /** 0 (the default): tunnels and WebSockets are never closed for being idle. */
+  tunnelIdleTimeoutMs?: number;
   maxHeaderSize?: number;
 }
 
@@ -65,6 +69,8 @@ export interface RunningProxy {
   bypassChanged(): number;
   /** Turns the stripping of `h3` from `Alt-Svc` on or off, from the next response on. */
   setStripAltSvcH3(on: boolean): void;
+  /** Changes limits on client connections, each from the next time it starts counting. */
+  setLimits(limits: Partial<ClientLimits>): void;
   /**
    * Moves the proxy to another port of the same address. `beforeCommit` runs once the new port
    * listens and before the old one stops (the caller saves the setting there); if it throws,
@@ -78,7 +84,13 @@ export interface RunningProxy {
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   upstreamTimeoutMs: 120_000,
-  headersTimeoutMs: 30_000,
+  headersTimeoutMs: 60_000,
+  firstRequestTimeoutMs: 60_000,
+  // Not Node's 5 s, which suits a server behind a load balancer: browsers keep connections to
+  // their proxy and reuse them for minutes, and a close that crosses a new request makes them
+  // retry it (or fail it, when it is not idempotent). Above Firefox's 115 s keep-alive.
+  keepAliveTimeoutMs: 120_000,
+  tunnelIdleTimeoutMs: 0,
   maxHeaderSize: 64 * 1024,
 };
 
@@ -108,6 +120,10 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
     options: {
       upstreamTimeoutMs: opts.upstreamTimeoutMs ?? DEFAULT_ENGINE_OPTIONS.upstreamTimeoutMs,
       headersTimeoutMs: opts.headersTimeoutMs ?? DEFAULT_ENGINE_OPTIONS.headersTimeoutMs,
+      firstRequestTimeoutMs:
+        opts.firstRequestTimeoutMs ?? DEFAULT_ENGINE_OPTIONS.firstRequestTimeoutMs,
+      keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? DEFAULT_ENGINE_OPTIONS.keepAliveTimeoutMs,
+      tunnelIdleTimeoutMs: opts.tunnelIdleTimeoutMs ?? DEFAULT_ENGINE_OPTIONS.tunnelIdleTimeoutMs,
       maxHeaderSize: opts.maxHeaderSize ?? DEFAULT_ENGINE_OPTIONS.maxHeaderSize,
     },
     ...(opts.ca ? { ca: opts.ca } : {}),
@@ -135,6 +151,7 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<RunningProxy>
     setStripAltSvcH3(on) {
       server.ctx.stripAltSvcH3 = on;
     },
+    setLimits: (limits) => server.setLimits(limits),
     moveTo(to, beforeCommit) {
       // One move at a time: a second waits for the first, then starts from where it left.
       const run = moving.then(async () => {

@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import type { TlsLeg } from '../../src-common/flow';
 import type { ClientHello } from './client-hello';
 import type { EngineContext } from './context';
-import { upstreamError } from './errors';
+import { tunnelIdleError, upstreamError } from './errors';
 import type { HandshakeFailureKind, Tunnel } from './hooks';
 import { splice } from './splice';
 
@@ -31,6 +31,11 @@ export interface TlsOrigin {
   requests: number;
   /** Called by the HTTP side when the first request arrives (the interception succeeded). */
   onFirstRequest(): void;
+  /**
+   * Set when Loupe closed the connection for a limit (no request in time, idle): a close
+   * without a request then says nothing about the certificate.
+   */
+  closedByLimit?: boolean;
 }
 
 /** A CONNECT tunnel or decrypted connection in progress, for re-deciding on bypass changes. */
@@ -150,7 +155,9 @@ export function intercept(
     };
     secure.once('close', () => {
       const silent =
-        origin.requests === 0 && performance.now() - securedAt < SILENT_CLOSE_WINDOW_MS;
+        origin.requests === 0 &&
+        !origin.closedByLimit &&
+        performance.now() - securedAt < SILENT_CLOSE_WINDOW_MS;
       const isSpare = spare();
       forget();
       if (silent && !isSpare) fail('closed_after_handshake');
@@ -301,6 +308,13 @@ export function relayDecrypted(ctx: EngineContext, client: tls.TLSSocket, origin
         if (socket.remoteAddress) tunnel.target.address = socket.remoteAddress;
         socket.on('data', (d: Buffer) => (tunnel.bytesDown += d.length));
         splice(client, socket, close);
+        const idle = ctx.options.tunnelIdleTimeoutMs;
+        if (idle > 0) {
+          client.setTimeout(idle, () => {
+            tunnel.error ??= tunnelIdleError(idle, 'tunnel');
+            close();
+          });
+        }
       },
       (err: unknown) => close(err),
     );

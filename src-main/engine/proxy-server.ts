@@ -13,7 +13,8 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { emptyTimings } from '../../src-common/flow';
 import type { FlowError } from '../../src-common/flow';
-import type { EngineContext } from './context';
+import type { ClientLimits, EngineContext } from './context';
+import { headTimeoutError } from './errors';
 import { rawTextResponse, toPairs } from './headers';
 import type { Exchange } from './hooks';
 import { forward } from './http-exchange';
@@ -51,10 +52,11 @@ export class ProxyServer {
     };
     const serverOptions: http.ServerOptions = {
       maxHeaderSize: base.options.maxHeaderSize,
-      headersTimeout: base.options.headersTimeoutMs,
-      // Uploads may legitimately take long; only the head has a deadline.
+      // Node enforces its head and request deadlines only on a server that listens itself, and
+      // its keep-alive clock, once a body outlives its response, is never re-armed: Loupe keeps
+      // these limits itself (ConnectionLimits). Uploads may take long; only heads have one.
       requestTimeout: 0,
-      keepAliveTimeout: 30_000,
+      keepAliveTimeout: 0,
       noDelay: true,
     };
     this.deps = {
@@ -62,6 +64,11 @@ export class ProxyServer {
         (socket as OriginCarrier)[ORIGIN] = origin;
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
+        const limits = this.limit(socket, () => {
+          origin.closedByLimit = true;
+          closeQuietly(socket);
+        });
+        limits.awaitFirst();
         if (socket.alpnProtocol === 'h2') {
           this.tlsH2.emit('connection', socket);
           return;
@@ -76,8 +83,10 @@ export class ProxyServer {
           socket.unshift(chunk);
           if (looksLikeHttp(chunk)) {
             this.tlsHttp.emit('connection', socket);
+            limits.timeHeads();
             socket.resume();
           } else {
+            limits.release();
             relayDecrypted(this.ctx, socket, origin);
           }
         });
@@ -95,9 +104,10 @@ export class ProxyServer {
     this.http.maxHeadersCount = 0;
     this.http.on('request', (req, res) => this.onRequest(req, res));
     this.http.on('checkContinue', (req, res) => this.onRequest(req, res));
-    this.http.on('connect', (req, socket, head) =>
-      handleConnect(this.ctx, req, socket as Socket, head, (s) => this.accept(s), this.deps),
-    );
+    this.http.on('connect', (req, socket, head) => {
+      limitsOf(socket)?.release();
+      handleConnect(this.ctx, req, socket as Socket, head, (s) => this.accept(s), this.deps);
+    });
     this.tlsHttp = http.createServer(serverOptions);
     this.tlsHttp.maxHeadersCount = 0;
     this.tlsHttp.on('request', (req, res) => this.onTlsRequest(req, res));
@@ -106,6 +116,7 @@ export class ProxyServer {
       this.onTlsUpgrade(req, socket as Socket, head),
     );
     this.tlsHttp.on('connect', (_req, socket) => {
+      limitsOf(socket)?.release();
       (socket as Socket).end(
         rawTextResponse(405, 'CONNECT inside an HTTPS connection is not supported.\n'),
       );
@@ -120,6 +131,19 @@ export class ProxyServer {
       this.onTlsRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse),
     );
     this.tlsH2.on('sessionError', () => undefined);
+    // HTTP/2 closes with GOAWAY first, so the client knows not to open another stream here.
+    this.tlsH2.on('session', (session) => {
+      const limits = limitsOf(session.socket);
+      const origin = originOf(session.socket);
+      if (!limits) return;
+      const quietly = limits.close;
+      limits.close = () => {
+        if (origin) origin.closedByLimit = true;
+        // A session already closing (the client's GOAWAY) would not call back: end it now.
+        if (session.closed || session.destroyed) quietly();
+        else session.close(quietly);
+      };
+    });
     this.tlsHttp.on('clientError', (err, socket) => {
       const origin = originOf(socket);
       if (origin && origin.requests++ === 0) origin.onFirstRequest();
@@ -168,6 +192,14 @@ export class ProxyServer {
     };
   }
 
+  /**
+   * Changes the limits on client connections. Each applies from the next time it starts: a
+   * connection's next wait, or the next tunnel.
+   */
+  setLimits(limits: Partial<ClientLimits>): void {
+    Object.assign(this.ctx.options, limits);
+  }
+
   /** Stops listening and closes every client connection. */
   close(): Promise<void> {
     return new Promise((resolve) => {
@@ -181,8 +213,8 @@ export class ProxyServer {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    // A connection that never says anything is closed once the head deadline passes.
-    socket.setTimeout(this.ctx.options.headersTimeoutMs, () => socket.destroy());
+    // A connection that never says anything is closed once the first-request limit passes.
+    socket.setTimeout(this.ctx.options.firstRequestTimeoutMs, () => socket.destroy());
     const silent = (): void => void socket.destroy();
     socket.once('end', silent);
     socket.once('data', (chunk: Buffer) => {
@@ -197,8 +229,28 @@ export class ProxyServer {
         return;
       }
       this.http.emit('connection', socket);
+      // The chunk just read is the first of a head.
+      this.limit(socket, () => closeQuietly(socket)).timeHeads();
       socket.resume();
     });
+  }
+
+  /** Puts a client connection under the limits while the HTTP servers read it. */
+  private limit(socket: Socket, close: () => void): ConnectionLimits {
+    return new ConnectionLimits(socket, this.ctx.options, close, (head) =>
+      this.headTimedOut(socket, head),
+    );
+  }
+
+  /** A request head not whole in time: 408 with words, recorded as a refused request. */
+  private headTimedOut(socket: Socket, head: Buffer): void {
+    if (!socket.writable) return;
+    // A decrypted client that started a request trusted the certificate, as after a 400.
+    const origin = originOf(socket);
+    if (origin && origin.requests++ === 0) origin.onFirstRequest();
+    const error = headTimeoutError(this.ctx.options.headersTimeoutMs);
+    socket.end(rawTextResponse(408, `${error.message}\n`), () => socket.destroy());
+    this.ctx.hooks.emit('error', this.refused(socket, head, error));
   }
 
   /**
@@ -228,6 +280,7 @@ export class ProxyServer {
       res.destroy();
       return;
     }
+    if (!admitted(req, res)) return;
     if (origin.requests++ === 0) origin.onFirstRequest();
     const url = tlsUrl(origin, req.url ?? '/');
     const ex = this.newExchange(req, url ?? `https://${authorityOf(origin)}/`);
@@ -245,6 +298,8 @@ export class ProxyServer {
   }
 
   private onTlsUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    // An upgraded connection is a tunnel from here: only the tunnel limit applies to it.
+    limitsOf(socket)?.release();
     const origin = originOf(socket);
     if (!origin) {
       socket.destroy();
@@ -304,6 +359,7 @@ export class ProxyServer {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     // A proxy passes the origin's Date (or its absence) through; it does not invent one.
     res.sendDate = false;
+    if (!admitted(req, res)) return;
     const raw = req.url ?? '/';
     if (raw.startsWith('/')) {
       // Origin form: addressed to us as a web server, not as a proxy.
@@ -381,6 +437,8 @@ export class ProxyServer {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    // An upgraded connection is a tunnel from here: only the tunnel limit applies to it.
+    limitsOf(socket)?.release();
     let target: URL | undefined;
     try {
       target = new URL(req.url ?? '');
@@ -456,6 +514,7 @@ export class ProxyServer {
     err: NodeJS.ErrnoException & { rawPacket?: Buffer; reason?: string },
     socket: Socket,
   ): void {
+    limitsOf(socket)?.release();
     const code = err.code ?? '';
     // More requests after one that asked to close: that one is answered, then the connection
     // closes, and what followed it is not processed (RFC 9112 §9.6). Nothing to refuse.
@@ -472,9 +531,21 @@ export class ProxyServer {
     }
     const tooLarge = code === 'HPE_HEADER_OVERFLOW';
     const message = describeParseError(code, err.reason, this.ctx.options.maxHeaderSize);
-    const first = err.rawPacket?.subarray(0, 2048).toString('latin1').split(/\r?\n/, 1)[0] ?? '';
+    const ex = this.refused(socket, err.rawPacket, {
+      code: 'bad_request',
+      message,
+      phase: 'request',
+      ...(code ? { detail: code } : {}),
+    });
+    socket.end(rawTextResponse(tooLarge ? 431 : 400, `${message}\n`));
+    this.ctx.hooks.emit('error', ex);
+  }
+
+  /** A request Loupe refused before it was whole, named after its request line where it can be. */
+  private refused(socket: Socket, raw: Buffer | undefined, error: FlowError): Exchange {
+    const first = raw?.subarray(0, 2048).toString('latin1').split(/\r?\n/, 1)[0] ?? '';
     const m = /^([A-Z][A-Z0-9_-]{0,31}) (\S{1,2000}) HTTP\/\d\.\d$/.exec(first);
-    const ex: Exchange = {
+    return {
       id: this.ctx.newId(),
       startedAt: Date.now(),
       client: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
@@ -490,10 +561,8 @@ export class ProxyServer {
       timings: emptyTimings(),
       reused: false,
       tags: ['rejected'],
-      error: { code: 'bad_request', message, phase: 'request', ...(code ? { detail: code } : {}) },
+      error,
     };
-    socket.end(rawTextResponse(tooLarge ? 431 : 400, `${message}\n`));
-    this.ctx.hooks.emit('error', ex);
   }
 }
 
@@ -549,6 +618,133 @@ function boundedSet(max: number): { has(key: string): boolean; add(key: string):
       if (set.size > max) set.delete(set.values().next().value!);
     },
   };
+}
+
+/** Where a client connection's limits are kept: on its socket, which HTTP/2 reaches by proxy. */
+const LIMITS = Symbol('loupe.limits');
+type LimitsCarrier = { [LIMITS]?: ConnectionLimits };
+
+function limitsOf(socket: unknown): ConnectionLimits | undefined {
+  return socket ? (socket as LimitsCarrier)[LIMITS] : undefined;
+}
+
+/** Counts a request against its connection's limits; false when a limit already closed it. */
+function admitted(req: IncomingMessage, res: ServerResponse): boolean {
+  return limitsOf(req.socket)?.admit(req, res) ?? true;
+}
+
+/** Ends a connection that has nothing in flight, then lets it go once that is sent. */
+function closeQuietly(socket: Socket): void {
+  socket.end(() => socket.destroy());
+}
+
+/** Bytes of a timed head kept to name its request in the flow. */
+const HEAD_SAMPLE = 2048;
+
+/**
+ * The deadlines of one client connection while Loupe's HTTP servers read it. Its first request
+ * must start within `firstRequestTimeoutMs`; an HTTP/1 head must be whole `headersTimeoutMs`
+ * after its first byte (else `onHeadTimeout`, which answers 408); and with no exchange in flight
+ * the connection is closed after `keepAliveTimeoutMs`. No deadline runs while an exchange is in
+ * flight, so a hook holding one (a breakpoint) is never cut short. An upgrade or CONNECT takes
+ * the socket out of HTTP: `release()` ends the deadlines, and only the tunnel limit applies.
+ */
+class ConnectionLimits {
+  /** Set once a deadline has closed the connection: a request parsed after it is not served. */
+  private expired = false;
+  private released = false;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  private last: IncomingMessage | undefined;
+  /** The start of the head being timed; undefined while no head is. */
+  private head: Buffer[] | undefined;
+  private headSize = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly limits: ClientLimits,
+    /** Closes the connection without a word (HTTP/2 replaces it with GOAWAY first). */
+    public close: () => void,
+    private readonly onHeadTimeout: (head: Buffer) => void,
+  ) {
+    (socket as LimitsCarrier)[LIMITS] = this;
+    socket.once('close', () => this.release());
+  }
+
+  /** A connection that has sent nothing yet: its first request must start in time. */
+  awaitFirst(): void {
+    this.arm(this.limits.firstRequestTimeoutMs, () => this.expire());
+  }
+
+  /** HTTP/1: times each head from its first byte, read while nothing is in flight. */
+  timeHeads(): void {
+    // Added after the HTTP server's own listener, so a head it completes is admitted first.
+    this.socket.on('data', this.onData);
+  }
+
+  admit(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.expired) {
+      res.destroy();
+      return false;
+    }
+    this.head = undefined;
+    clearTimeout(this.timer);
+    this.inFlight++;
+    this.last = req;
+    res.once('close', () => {
+      this.inFlight--;
+      this.settle();
+    });
+    req.once('end', () => this.settle());
+    return true;
+  }
+
+  release(): void {
+    this.released = true;
+    clearTimeout(this.timer);
+    this.socket.removeListener('data', this.onData);
+  }
+
+  /** Nothing in flight: no response still to send, no request body still to read. */
+  private idle(): boolean {
+    return this.inFlight === 0 && (this.last?.complete ?? true);
+  }
+
+  /** After an exchange: once the connection is idle, it waits for the next request. */
+  private settle(): void {
+    if (this.idle() && !this.head) this.arm(this.limits.keepAliveTimeoutMs, () => this.expire());
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (!this.idle()) return;
+    if (!this.head) {
+      this.head = [];
+      this.headSize = 0;
+      this.arm(this.limits.headersTimeoutMs, () => {
+        const head = Buffer.concat(this.head ?? []);
+        this.expired = true;
+        this.release();
+        this.onHeadTimeout(head);
+      });
+    }
+    if (this.headSize < HEAD_SAMPLE) {
+      const kept = chunk.subarray(0, HEAD_SAMPLE - this.headSize);
+      this.head.push(kept);
+      this.headSize += kept.length;
+    }
+  };
+
+  private expire(): void {
+    this.expired = true;
+    this.release();
+    this.close();
+  }
+
+  /** A limit of 0 never fires. */
+  private arm(ms: number, fire: () => void): void {
+    clearTimeout(this.timer);
+    this.timer = ms > 0 && !this.released ? setTimeout(fire, ms) : undefined;
+  }
 }
 
 /** Where a decrypted connection's origin is kept: on its socket, which HTTP/2 reaches by proxy. */

@@ -18,7 +18,7 @@ import type { Socket } from 'node:net';
 import type tls from 'node:tls';
 import { parseClientHello, type ClientHello } from './client-hello';
 import type { EngineContext } from './context';
-import { errorBody, statusFor, upstreamError } from './errors';
+import { errorBody, statusFor, tunnelIdleError, upstreamError } from './errors';
 import { rawTextResponse } from './headers';
 import type { Tunnel } from './hooks';
 import { failedHandshake, intercept, type TlsDeps } from './intercept';
@@ -114,7 +114,8 @@ function readHello(
   target: { host: string; port: number } | undefined,
 ): void {
   let buffered = head;
-  const timer = setTimeout(() => client.destroy(), ctx.options.headersTimeoutMs);
+  // A client that CONNECTs and then says nothing is closed like any connection that never asks.
+  const timer = setTimeout(() => client.destroy(), ctx.options.firstRequestTimeoutMs);
   const stop = (): void => {
     clearTimeout(timer);
     client.removeListener('data', onData);
@@ -292,6 +293,14 @@ function relayRaw(
       if (!answered) client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length) socket.write(head);
       splice(client, socket, close);
+      // Off by default: a tunnel may rightly be quiet for hours (a chat app, a push channel).
+      const idle = ctx.options.tunnelIdleTimeoutMs;
+      if (idle > 0) {
+        client.setTimeout(idle, () => {
+          tunnel.error ??= tunnelIdleError(idle, 'tunnel');
+          close();
+        });
+      }
     },
     (err: unknown) => {
       const error = upstreamError(err, `${host}:${port}`, 'connect');

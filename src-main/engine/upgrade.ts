@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { headerValue, headerValues, type FlowError } from '../../src-common/flow';
 import type { EngineContext } from './context';
-import { errorBody, statusFor, upstreamError } from './errors';
+import { errorBody, statusFor, tunnelIdleError, upstreamError } from './errors';
 import {
   forwardHeaders,
   rawHead,
@@ -93,6 +93,8 @@ export function handleUpgrade(
     if (head.length) upSocket.write(head);
     ws?.fromServer(upHead);
     ws?.fromClient(head);
+    /** Set when the tunnel idle limit closed the connection (off by default). */
+    let idled: FlowError | undefined;
     const close = (): void => {
       ex.request.bodySize = upSocket.bytesWritten - sentBefore;
       ex.response!.bodySize = upSocket.bytesRead - readBefore;
@@ -100,14 +102,23 @@ export function handleUpgrade(
       upSocket.destroy();
       // The exchange ends once messages still being decompressed have been emitted.
       if (!ws) {
-        finish();
+        finish(idled);
         return;
       }
       void ws.settled().then(() => {
         ws.dispose();
-        finish();
+        finish(idled);
       });
     };
+    // A WebSocket may rightly be quiet for hours: only the tunnel limit applies, off by default.
+    const idle = ctx.options.tunnelIdleTimeoutMs;
+    if (idle > 0) {
+      client.setTimeout(idle, () => {
+        const asked = headerValue(ex.request.headers, 'upgrade') ?? '';
+        idled = tunnelIdleError(idle, /websocket/i.test(asked) ? 'WebSocket' : 'connection');
+        close();
+      });
+    }
     upSocket.on('error', close);
     client.on('error', close);
     upSocket.on('close', close);

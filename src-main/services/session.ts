@@ -20,7 +20,7 @@ import {
   type SettingsStore,
 } from '../data/settings';
 import type { Settings } from '../../src-common/settings';
-import { Hooks, startProxy, type RunningProxy } from '../engine/index';
+import { Hooks, startProxy, type ClientLimits, type RunningProxy } from '../engine/index';
 import { trustedRoots } from '../engine/trust';
 import { BodyStore } from '../flows/body-store';
 import { FlowStore } from '../flows/flow-store';
@@ -62,10 +62,11 @@ export interface Session {
   /**
    * Validates, saves and applies a change at once: the bypass list (connections it contradicts
    * are closed), upstream-certificate exceptions (from the next upstream connection), Alt-Svc
-   * stripping (from the next response), the capture caps, the auto-bypass lifetime (hosts learned
-   * from now on) and the proxy port (the proxy moves before the change is saved; a port it
-   * cannot have refuses the whole change). Throws SettingsError `settings_invalid` with words
-   * when refused; nothing is saved or changed then.
+   * stripping (from the next response), the capture caps, the limits on client connections (each
+   * from its next wait), the auto-bypass lifetime (hosts learned from now on) and the proxy port
+   * (the proxy moves before the change is saved; a port it cannot have refuses the whole change).
+   * Throws SettingsError `settings_invalid` with words when refused; nothing is saved or changed
+   * then.
    */
   updateSettings(patch: SettingsPatch): Promise<Settings>;
   /**
@@ -98,6 +99,16 @@ export interface Session {
    * mode writes its HAR), then frees the stores and the data-directory lock.
    */
   close(afterStop?: () => Promise<void>): Promise<void>;
+}
+
+/** The settings' limits on client connections, as the engine takes them. */
+function clientLimits(settings: Settings): ClientLimits {
+  return {
+    headersTimeoutMs: settings.requestHeadTimeoutSeconds * 1000,
+    firstRequestTimeoutMs: settings.firstRequestTimeoutSeconds * 1000,
+    keepAliveTimeoutMs: settings.keepAliveTimeoutSeconds * 1000,
+    tunnelIdleTimeoutMs: settings.tunnelIdleTimeoutSeconds * 1000,
+  };
 }
 
 /** Words for a stale lock taken over at start: the previous run crashed or was killed. */
@@ -235,6 +246,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
         bypass.matches(host, port) || learning.matches(host),
       allowInvalidCertificate: (host: string, port: number) => insecure.matches(host, port),
       stripAltSvcH3: settings.stripAltSvcH3,
+      ...clientLimits(settings),
       ...(opts.upstreamProxy ? { upstreamProxy: opts.upstreamProxy } : {}),
       ...(noProxy ? { noProxy: (host: string, port: number) => noProxy.matches(host, port) } : {}),
       trustedCa: trustedRoots(opts.upstreamCa ?? []),
@@ -309,6 +321,8 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
         if (patch.captureWebSocketCap !== undefined) {
           capture.setWebSocketCap(saved.captureWebSocketCap);
         }
+        // Each from the next time it starts counting: a connection's next wait, the next tunnel.
+        proxy.setLimits(clientLimits(saved));
         return saved;
       },
       async forgetLearned(host) {
