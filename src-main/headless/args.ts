@@ -24,6 +24,9 @@ Options:
   --data-dir DIR        Where the CA, settings and spilled bodies live (default: the per-user
                         app-data folder). One Loupe process per directory.
   --har FILE            Write captured flows to FILE as HAR 1.2 on exit
+  --body-memory MB      Memory in MiB that captured bodies and WebSocket messages may take
+                        before the oldest spill to DATA_DIR/bodies (default 256; 0 spills
+                        every body as it arrives)
   --bypass PATTERN      Never decrypt hosts matching PATTERN (host, *.domain, *, IP, CIDR,
                         each with an optional :port). Repeatable. Added to the saved list for
                         this run only.
@@ -46,6 +49,8 @@ export interface HeadlessConfig {
   port?: number;
   dataDir?: string;
   harPath?: string;
+  /** Bytes of captured bodies kept in memory before they spill; absent: the store's default. */
+  bodyMemoryBudget?: number;
   bypass: string[];
   upstreamProxy?: string;
   noProxy: string[];
@@ -68,6 +73,18 @@ function parsePort(flag: string, text: string): number {
     throw new UsageError(`${flag} takes a port number from 0 to 65535, not '${text}'`);
   }
   return Number(text);
+}
+
+/** The largest --body-memory: 1 TiB, far past any machine's memory yet a safe integer of bytes. */
+const MAX_BODY_MEMORY_MIB = 1024 * 1024;
+
+function parseBodyMemory(text: string): number {
+  if (!/^\d{1,7}$/.test(text) || Number(text) > MAX_BODY_MEMORY_MIB) {
+    throw new UsageError(
+      `--body-memory takes a whole number of MiB from 0 to ${MAX_BODY_MEMORY_MIB}, not '${text}'`,
+    );
+  }
+  return Number(text) * 1024 * 1024;
 }
 
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$/i;
@@ -120,6 +137,7 @@ export function parseHeadlessArgs(argv: string[]): HeadlessConfig {
         host: { type: 'string' },
         'data-dir': { type: 'string' },
         har: { type: 'string' },
+        'body-memory': { type: 'string' },
         bypass: { type: 'string', multiple: true },
         'upstream-proxy': { type: 'string' },
         'no-proxy': { type: 'string', multiple: true },
@@ -166,6 +184,9 @@ export function parseHeadlessArgs(argv: string[]): HeadlessConfig {
     ...(v.port !== undefined ? { port: parsePort('--port', v.port) } : {}),
     ...(v['data-dir'] !== undefined ? { dataDir: v['data-dir'] } : {}),
     ...(v.har !== undefined ? { harPath: v.har } : {}),
+    ...(v['body-memory'] !== undefined
+      ? { bodyMemoryBudget: parseBodyMemory(v['body-memory']) }
+      : {}),
     bypass: v.bypass ?? [],
     ...(v['upstream-proxy'] !== undefined ? { upstreamProxy: v['upstream-proxy'] } : {}),
     noProxy: v['no-proxy'] ?? [],

@@ -76,6 +76,7 @@ export async function runHeadless(config: HeadlessConfig, version: string): Prom
     resolve: config.resolve,
     ...(config.upstreamProxy ? { upstreamProxy: config.upstreamProxy } : {}),
     upstreamCa: config.upstreamCa,
+    ...(config.bodyMemoryBudget !== undefined ? { bodyMemoryBudget: config.bodyMemoryBudget } : {}),
     version,
     mode: 'headless',
     onNotice: (notice) => info(`loupe headless: ${notice.message}`),
