@@ -130,6 +130,10 @@ export class ProxyServer {
     this.tlsH2.on('request', (req, res) =>
       this.onTlsRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse),
     );
+    // As on HTTP/1: the server's own 100 Continue is relayed; Node must not answer for it.
+    this.tlsH2.on('checkContinue', (req, res) =>
+      this.onTlsRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse),
+    );
     this.tlsH2.on('sessionError', () => undefined);
     // HTTP/2 closes with GOAWAY first, so the client knows not to open another stream here.
     this.tlsH2.on('session', (session) => {

@@ -407,4 +407,36 @@ describe('Expect: 100-continue is relayed both ways', () => {
     socket.destroy();
     expectUpload((await h.waitFor(1))[0]);
   });
+
+  it('from an HTTP/2 client through the interception to an HTTP/1.1 server', async () => {
+    const { port, got } = await rawH1Upstream(true);
+    const h = await intercepting();
+    const session = await h2ViaProxy(h.proxy.port, `${HOST}:${port}`, loupe.ca.certPem);
+    const stream = session.request(
+      { ':method': 'POST', ':path': '/upload', 'content-length': '10', expect: '100-continue' },
+      { endStream: false },
+    );
+    let continued = false;
+    stream.on('continue', () => (continued = true));
+    let answer = '';
+    stream.on('data', (d: Buffer) => (answer += d.toString()));
+    expect((await got.head()).toString('latin1')).toMatch(/\r\nexpect: 100-continue\r\n/i);
+    // A PING round trip after the server has the head: a 100 Loupe sent on its own (before the
+    // server said anything) would have reached the client ahead of the PING's answer.
+    await new Promise<void>((resolve, reject) =>
+      session.ping((err) => (err ? reject(err) : resolve())),
+    );
+    expect(continued).toBe(false);
+    got.sendContinue();
+    await nextEvent(stream, 'continue', 'the server’s 100 Continue');
+    stream.end(BODY);
+    expect((await got.body()).toString()).toBe(BODY);
+    const [headers] = (await nextEvent(stream, 'response', 'the response head')) as [
+      http2.IncomingHttpHeaders,
+    ];
+    expect(headers[':status']).toBe(200);
+    await nextEvent(stream, 'end', 'the end of the response');
+    expect(answer).toBe('ok');
+    expectUpload((await h.waitFor(1))[0]);
+  });
 });
