@@ -10,9 +10,9 @@ import tls from 'node:tls';
 import type { TlsLeg } from '../../src-common/flow';
 import type { ClientHello } from './client-hello';
 import type { EngineContext } from './context';
-import { tunnelIdleError, upstreamError } from './errors';
+import { upstreamError } from './errors';
 import type { HandshakeFailureKind, Tunnel } from './hooks';
-import { splice } from './splice';
+import { spliceTunnel } from './splice';
 
 /** How long a client may take to complete its TLS handshake with Loupe. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -307,14 +307,7 @@ export function relayDecrypted(ctx: EngineContext, client: tls.TLSSocket, origin
         if (client.destroyed) return close();
         if (socket.remoteAddress) tunnel.target.address = socket.remoteAddress;
         socket.on('data', (d: Buffer) => (tunnel.bytesDown += d.length));
-        splice(client, socket, close);
-        const idle = ctx.options.tunnelIdleTimeoutMs;
-        if (idle > 0) {
-          client.setTimeout(idle, () => {
-            tunnel.error ??= tunnelIdleError(idle, 'tunnel');
-            close();
-          });
-        }
+        spliceTunnel(ctx, tunnel, client, socket, close);
       },
       (err: unknown) => close(err),
     );

@@ -3,6 +3,9 @@
  * (tunnel.ts), and decrypted bytes that are not HTTP (intercept.ts).
  */
 import type { Duplex } from 'node:stream';
+import type { EngineContext } from './context';
+import { tunnelIdleError } from './errors';
+import type { Tunnel } from './hooks';
 
 /**
  * Joins `client` and `upstream` both ways until either closes. Each direction is a pipe, so a
@@ -19,4 +22,26 @@ export function splice(client: Duplex, upstream: Duplex, close: (err?: unknown) 
   upstream.pipe(client);
   // A client the caller paused while it connected upstream starts flowing again.
   client.resume();
+}
+
+/**
+ * A tunnel's splice with its idle limit (`tunnelIdleTimeoutMs`, off at 0): past that long with
+ * no bytes either way, the tunnel says so and is closed.
+ */
+export function spliceTunnel(
+  ctx: EngineContext,
+  tunnel: Tunnel,
+  client: Duplex & { setTimeout(ms: number, cb: () => void): unknown },
+  upstream: Duplex,
+  close: (err?: unknown) => void,
+): void {
+  splice(client, upstream, close);
+  // Off by default: a tunnel may rightly be quiet for hours (a chat app, a push channel).
+  const idle = ctx.options.tunnelIdleTimeoutMs;
+  if (idle > 0) {
+    client.setTimeout(idle, () => {
+      tunnel.error ??= tunnelIdleError(idle, 'tunnel');
+      close();
+    });
+  }
 }

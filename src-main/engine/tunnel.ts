@@ -18,11 +18,11 @@ import type { Socket } from 'node:net';
 import type tls from 'node:tls';
 import { parseClientHello, type ClientHello } from './client-hello';
 import type { EngineContext } from './context';
-import { errorBody, statusFor, tunnelIdleError, upstreamError } from './errors';
+import { errorBody, statusFor, upstreamError } from './errors';
 import { rawTextResponse } from './headers';
 import type { Tunnel } from './hooks';
 import { failedHandshake, intercept, type TlsDeps } from './intercept';
-import { splice } from './splice';
+import { spliceTunnel } from './splice';
 
 /** Parses a CONNECT authority (`host:port`, `[v6]:port`); undefined when malformed. */
 export function parseAuthority(authority: string): { host: string; port: number } | undefined {
@@ -292,15 +292,7 @@ function relayRaw(
       }
       if (!answered) client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length) socket.write(head);
-      splice(client, socket, close);
-      // Off by default: a tunnel may rightly be quiet for hours (a chat app, a push channel).
-      const idle = ctx.options.tunnelIdleTimeoutMs;
-      if (idle > 0) {
-        client.setTimeout(idle, () => {
-          tunnel.error ??= tunnelIdleError(idle, 'tunnel');
-          close();
-        });
-      }
+      spliceTunnel(ctx, tunnel, client, socket, close);
     },
     (err: unknown) => {
       const error = upstreamError(err, `${host}:${port}`, 'connect');
