@@ -4,7 +4,8 @@
  * (a bad one refused with its words) tunnels the next HTTPS connection to its host; an
  * auto-learned host removed is decrypted again and gone from settings.json; a new port moves the
  * proxy (the status bar follows, curl works there, the old port refuses) and a taken one is
- * refused.
+ * refused; a connection limit and the WebSocket cap typed in reach settings.json, and values out
+ * of range are refused in words before they are sent.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -217,4 +218,57 @@ test('a new port moves the proxy: the status bar follows, curl works there, a ta
   await expect
     .poll(() => JSON.parse(readFileSync(join(loupe!.dataDir, 'settings.json'), 'utf8')))
     .toMatchObject({ stripAltSvcH3: false, captureBodyCap: 512 * 1024 });
+});
+
+/** settings.json as saved, or nothing yet. */
+function savedSettings(dataDir: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, 'settings.json'), 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+test('the keep-alive limit and the WebSocket cap typed in reach settings.json; values out of range are refused in words', async ({
+  page,
+}) => {
+  loupe = await startLoupe();
+  await page.goto(loupe.uiUrl);
+  await openPreferences(page, 'network');
+  const limits = page.getByTestId('connection-limits');
+  await expect(limits).toContainText('0 = off');
+  const keepAlive = page.getByTestId('keep-alive-timeout-input');
+  await expect(keepAlive).toHaveValue('120');
+
+  await keepAlive.fill('0');
+  await expect(page.getByTestId('keep-alive-timeout-error')).toContainText(
+    'from 1 to 86400 (a day)',
+  );
+  await expect(page.getByTestId('keep-alive-timeout-apply')).toBeDisabled();
+  await keepAlive.fill('300');
+  await expect(page.getByTestId('keep-alive-timeout-error')).toHaveCount(0);
+  await keepAlive.press('Enter');
+  await expect
+    .poll(() => savedSettings(loupe!.dataDir))
+    .toMatchObject({
+      keepAliveTimeoutSeconds: 300,
+    });
+
+  await page.getByTestId('preferences-tab-capture').click();
+  const wsCap = page.getByTestId('ws-cap-input');
+  await expect(wsCap).toHaveValue('64');
+  await wsCap.fill('2048');
+  await expect(page.getByTestId('ws-cap-error')).toContainText('At most 1024 MB');
+  await expect(page.getByTestId('ws-cap-apply')).toBeDisabled();
+  await wsCap.fill('8');
+  await page.getByTestId('ws-cap-apply').click();
+  await expect
+    .poll(() => savedSettings(loupe!.dataDir))
+    .toMatchObject({
+      keepAliveTimeoutSeconds: 300,
+      captureWebSocketCap: 8 * 1024 * 1024,
+    });
+  // What is in force comes back to the fields.
+  await page.getByTestId('preferences-tab-network').click();
+  await expect(keepAlive).toHaveValue('300');
 });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { makeFlow } from '../../src-main/test-support/factories';
-import { API_METHODS, allChannels, channelName, parseChannel, summarize } from './contract';
+import {
+  API_METHODS,
+  PATCHABLE_SETTINGS,
+  allChannels,
+  channelName,
+  parseChannel,
+  summarize,
+} from './contract';
 import { checkCall, parseWireCall, validatedMethods } from './validate';
 
 describe('API contract', () => {
@@ -60,6 +67,20 @@ describe('API contract', () => {
     ['loupe:flows.list', 'not-a-list', false],
     ['loupe:settings.update', [{ proxyPort: 9090, stripAltSvcH3: false }], true],
     ['loupe:settings.update', [{ allowInvalidUpstreamCertificates: ['*.test'] }], true],
+    ['loupe:settings.update', [{ captureWebSocketCap: 0 }], true],
+    ['loupe:settings.update', [{ captureWebSocketCap: 1.5 }], false],
+    [
+      'loupe:settings.update',
+      [{ requestHeadTimeoutSeconds: 30, firstRequestTimeoutSeconds: 5 }],
+      true,
+    ],
+    ['loupe:settings.update', [{ keepAliveTimeoutSeconds: 300 }], true],
+    ['loupe:settings.update', [{ keepAliveTimeoutSeconds: '300' }], false],
+    ['loupe:settings.update', [{ tunnelIdleTimeoutSeconds: 0 }], true],
+    ['loupe:settings.update', [{ tunnelIdleTimeoutSeconds: -1 }], false],
+    ['loupe:settings.update', [{ autoBypassHours: 0.5 }], true],
+    ['loupe:settings.update', [{ bypass: 'a.test' }], false],
+    ['loupe:settings.update', [{ ui: [] }], false],
     ['loupe:settings.forgetLearned', ['pinned.example.com'], true],
     ['loupe:settings.forgetLearned', ['two words'], false],
     ['loupe:settings.forgetLearned', [''], false],
@@ -92,6 +113,19 @@ describe('API contract', () => {
       expect(call.error.code).toBe('invalid_argument');
       expect(call.error.message).toMatch(/^[a-z]+\.[a-zA-Z]+/);
     }
+  });
+
+  it("checks the kind of value of every changeable setting; its range is the model's", () => {
+    for (const key of PATCHABLE_SETTINGS) {
+      const call = checkCall('loupe:settings.update', [{ [key]: null }]);
+      expect(call.ok ? undefined : call.error.message).toMatch(
+        new RegExp(`^settings\\.update: argument 1 '${key}' must be `),
+      );
+    }
+    // Past the most the settings take, yet a whole number: main refuses it in the model's words.
+    expect(checkCall('loupe:settings.update', [{ keepAliveTimeoutSeconds: 10 ** 9 }]).ok).toBe(
+      true,
+    );
   });
 
   it.each([

@@ -108,6 +108,11 @@ export interface SettingsPatch {
   autoBypassHours?: number;
   /** The port the proxy listens on; changing it moves the running proxy at once. */
   proxyPort?: number;
+  /** The limits on client connections: each from the next time it starts counting. */
+  requestHeadTimeoutSeconds?: number;
+  firstRequestTimeoutSeconds?: number;
+  keepAliveTimeoutSeconds?: number;
+  tunnelIdleTimeoutSeconds?: number;
 }
 export const PATCHABLE_SETTINGS = [
   'bypass',
@@ -118,6 +123,10 @@ export const PATCHABLE_SETTINGS = [
   'stripAltSvcH3',
   'autoBypassHours',
   'proxyPort',
+  'requestHeadTimeoutSeconds',
+  'firstRequestTimeoutSeconds',
+  'keepAliveTimeoutSeconds',
+  'tunnelIdleTimeoutSeconds',
 ] as const satisfies readonly (keyof SettingsPatch)[];
 
 /** A session as the session switcher lists it. */

@@ -4,7 +4,9 @@
  * transports, the wiring test and the UI share it.
  */
 import { API_METHODS, MAX_BODY_PART, PATCHABLE_SETTINGS, parseChannel } from './contract';
-import type { ApiError, ApiSection, WireCall } from './contract';
+import type { ApiError, ApiSection, SettingsPatch, WireCall } from './contract';
+
+type Patchable = (typeof PATCHABLE_SETTINGS)[number];
 
 /** Checks one argument; returns a sentence saying what is wrong, or undefined when it is fine. */
 type ArgCheck = (value: unknown) => string | undefined;
@@ -16,18 +18,52 @@ const id: ArgCheck = (v) =>
   typeof v === 'string' && ID.test(v)
     ? undefined
     : 'must be an id (1–128 letters, digits or . _ : -)';
-const settingsPatch: ArgCheck = (v) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'must be an object';
-  const keys = Object.keys(v);
-  if (keys.length === 0) return 'names no setting';
-  const bad = keys.find((k) => !(PATCHABLE_SETTINGS as readonly string[]).includes(k));
-  return bad === undefined
-    ? undefined
-    : `'${bad}' cannot be changed here (changeable: ${PATCHABLE_SETTINGS.join(', ')})`;
-};
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const wholeNumber = (v: unknown, min: number, max: number): boolean =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+const list: ArgCheck = (v) => (Array.isArray(v) ? undefined : 'must be a list');
+const record: ArgCheck = (v) => (isRecord(v) ? undefined : 'must be an object');
+const whole: ArgCheck = (v) =>
+  wholeNumber(v, 0, Number.MAX_SAFE_INTEGER) ? undefined : 'must be a whole number';
+const positive: ArgCheck = (v) =>
+  typeof v === 'number' && v > 0 && Number.isFinite(v) ? undefined : 'must be a positive number';
+
+/**
+ * The kind of value each changeable setting takes. Its range and its entries are the settings
+ * model's (`checkSettings`), checked by main with the current settings, in the model's words.
+ */
+const PATCH_VALUES: { [K in keyof SettingsPatch]-?: ArgCheck } = {
+  bypass: list,
+  captureBodyCap: whole,
+  captureWebSocketCap: whole,
+  ui: record,
+  allowInvalidUpstreamCertificates: list,
+  stripAltSvcH3: boolean,
+  autoBypassHours: positive,
+  proxyPort: whole,
+  requestHeadTimeoutSeconds: whole,
+  firstRequestTimeoutSeconds: whole,
+  keepAliveTimeoutSeconds: whole,
+  tunnelIdleTimeoutSeconds: whole,
+};
+
+const settingsPatch: ArgCheck = (v) => {
+  if (!isRecord(v)) return 'must be an object';
+  const keys = Object.keys(v);
+  if (keys.length === 0) return 'names no setting';
+  for (const k of keys) {
+    if (!(PATCHABLE_SETTINGS as readonly string[]).includes(k)) {
+      return `'${k.slice(0, 40)}' cannot be changed here (changeable: ${PATCHABLE_SETTINGS.join(', ')})`;
+    }
+    const problem = PATCH_VALUES[k as Patchable](v[k]);
+    if (problem) return `'${k}' ${problem}`;
+  }
+  return undefined;
+};
 
 /** The object has exactly these keys (optional ones may be missing). */
 function keysProblem(
@@ -39,9 +75,6 @@ function keysProblem(
   const extra = Object.keys(v).find((k) => !required.includes(k) && !optional.includes(k));
   return extra === undefined ? undefined : `has an unknown field '${extra.slice(0, 40)}'`;
 }
-
-const wholeNumber = (v: unknown, min: number, max: number): boolean =>
-  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
 const bodyPartRequest: ArgCheck = (v) => {
   if (!isRecord(v)) return 'must be an object';

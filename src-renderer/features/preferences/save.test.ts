@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { bytesToMb, expiresIn, parseCapMb, parseHours, parsePort, patternProblem } from './save';
+import { checkSettings, DEFAULT_SETTINGS } from '../../../src-common/settings';
+import {
+  bytesToMb,
+  expiresIn,
+  LIMITS,
+  MAX_CAP_MB,
+  parseCapMb,
+  parseHours,
+  parsePort,
+  parseSeconds,
+  patternProblem,
+  type LimitSetting,
+} from './save';
 
 describe('patternProblem', () => {
   it.each([
@@ -39,6 +51,49 @@ describe('fields', () => {
     for (const bad of ['0', '65536', '80a', '', '-1']) expect(parsePort(bad).ok).toBe(false);
     expect(parseHours('24')).toEqual({ ok: true, hours: 24 });
     for (const bad of ['0', '9000', 'x']) expect(parseHours(bad).ok).toBe(false);
+  });
+
+  it.each([
+    ['keepAliveTimeoutSeconds', '300', 300],
+    ['keepAliveTimeoutSeconds', ' 86400 ', 86_400],
+    ['requestHeadTimeoutSeconds', '1', 1],
+    ['firstRequestTimeoutSeconds', '3600', 3600],
+    ['tunnelIdleTimeoutSeconds', '0', 0],
+    ['tunnelIdleTimeoutSeconds', '604800', 604_800],
+  ] as const)('reads %s %j as %d seconds', (setting, text, seconds) => {
+    expect(parseSeconds(text, setting)).toEqual({ ok: true, seconds });
+  });
+
+  it.each([
+    ['keepAliveTimeoutSeconds', '0', 'from 1 to 86400 (a day)'],
+    ['keepAliveTimeoutSeconds', '86401', 'from 1 to 86400 (a day)'],
+    ['requestHeadTimeoutSeconds', '3601', 'from 1 to 3600 (an hour)'],
+    ['firstRequestTimeoutSeconds', '1.5', 'whole number of seconds'],
+    ['firstRequestTimeoutSeconds', '', 'whole number of seconds'],
+    ['tunnelIdleTimeoutSeconds', '-1', 'from 0 (off) to 604800 (a week)'],
+    ['tunnelIdleTimeoutSeconds', '1e3', 'whole number of seconds'],
+    ['tunnelIdleTimeoutSeconds', '99999999', 'whole number of seconds'],
+  ] as const)('refuses %s %j in words', (setting, text, words) => {
+    const parsed = parseSeconds(text, setting);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toContain(words);
+  });
+
+  it('takes exactly the ranges the settings model takes', () => {
+    const accepts = (patch: object): boolean => checkSettings({ ...DEFAULT_SETTINGS, ...patch }).ok;
+    for (const [setting, { min, max }] of Object.entries(LIMITS)) {
+      expect(accepts({ [setting]: min }), `${setting} ${min}`).toBe(true);
+      expect(accepts({ [setting]: max }), `${setting} ${max}`).toBe(true);
+      expect(accepts({ [setting]: min - 1 }), `${setting} ${min - 1}`).toBe(false);
+      expect(accepts({ [setting]: max + 1 }), `${setting} ${max + 1}`).toBe(false);
+      const parse = (n: number) => parseSeconds(String(n), setting as LimitSetting).ok;
+      expect([parse(min), parse(max), parse(max + 1)]).toEqual([true, true, false]);
+    }
+    for (const cap of ['captureBodyCap', 'captureWebSocketCap']) {
+      const most = parseCapMb(String(MAX_CAP_MB));
+      expect(most.ok && accepts({ [cap]: most.bytes })).toBe(true);
+      expect(accepts({ [cap]: MAX_CAP_MB * 1024 * 1024 + 1 })).toBe(false);
+    }
   });
 
   it('says when a learned host expires', () => {

@@ -80,6 +80,36 @@ export function parseHours(
   return { ok: true, hours };
 }
 
+/**
+ * The limits on client connections, in seconds: the least and the most `checkSettings` takes for
+ * each (save.test.ts holds them to it), and the most in words.
+ */
+export const LIMITS = {
+  requestHeadTimeoutSeconds: { min: 1, max: 3600, most: 'an hour' },
+  firstRequestTimeoutSeconds: { min: 1, max: 3600, most: 'an hour' },
+  keepAliveTimeoutSeconds: { min: 1, max: 86_400, most: 'a day' },
+  tunnelIdleTimeoutSeconds: { min: 0, max: 604_800, most: 'a week' },
+} as const;
+export type LimitSetting = keyof typeof LIMITS;
+
+/** Seconds typed in a limit's field, or the problem in words. */
+export function parseSeconds(
+  text: string,
+  setting: LimitSetting,
+): { ok: true; seconds: number } | { ok: false; error: string } {
+  const { min, max, most } = LIMITS[setting];
+  const t = text.trim();
+  const seconds = Number(t);
+  if (!/^\d{1,7}$/.test(t) || seconds < min || seconds > max) {
+    const least = min === 0 ? '0 (off)' : String(min);
+    return {
+      ok: false,
+      error: `Write a whole number of seconds from ${least} to ${max} (${most})`,
+    };
+  }
+  return { ok: true, seconds };
+}
+
 /** "expires in 23 h", "expires in 40 min", "expires in 3 d", "expired". */
 export function expiresIn(expiresAt: number, now: number): string {
   const ms = expiresAt - now;

@@ -3,7 +3,7 @@
  * shown beside the field that caused it.
  */
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
-import type { Settings } from '../../../src-common/settings';
+import { DEFAULT_SETTINGS, type Settings } from '../../../src-common/settings';
 import { getBridge } from '../../api/bridge';
 import { useStore } from '../../store/store';
 import { PatternList } from './PatternList';
@@ -14,7 +14,9 @@ import {
   parseCapMb,
   parseHours,
   parsePort,
+  parseSeconds,
   saveSettings,
+  type LimitSetting,
 } from './save';
 
 const errorText = (result: { ok: true } | { ok: false; error: string }): string | undefined =>
@@ -57,17 +59,18 @@ function useMinuteClock(): number {
   return now;
 }
 
-/** A field applied by its button or Enter, with its error underneath. */
+/** A field applied by its button or Enter, with its hint and then its error underneath. */
 function ApplyField(props: {
   testId: string;
   label: ReactNode;
   value: string;
   unit?: string;
-  width?: 'narrow';
+  /** One line under the field: what it does and its default. */
+  hint?: ReactNode;
   check(text: string): string | undefined;
   apply(text: string): Promise<string | undefined>;
 }) {
-  const { testId, label, value, unit, check, apply } = props;
+  const { testId, label, value, unit, hint, check, apply } = props;
   const [text, setText] = useState(value);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -78,6 +81,7 @@ function ApplyField(props: {
   }, [value]);
   const problem = check(text);
   const shown = error ?? (text.trim() ? problem : undefined);
+  const describedBy = [hint && `${testId}-hint`, shown && `${testId}-error`].filter(Boolean);
   return (
     <form
       className="apply-field"
@@ -98,7 +102,7 @@ function ApplyField(props: {
             inputMode="decimal"
             data-testid={`${testId}-input`}
             aria-invalid={shown ? 'true' : 'false'}
-            aria-describedby={shown ? `${testId}-error` : undefined}
+            aria-describedby={describedBy.length ? describedBy.join(' ') : undefined}
             className={shown ? 'invalid narrow' : 'narrow'}
             value={text}
             onChange={(e) => {
@@ -117,6 +121,11 @@ function ApplyField(props: {
           </button>
         </span>
       </label>
+      {hint && (
+        <div className="muted field-hint" id={`${testId}-hint`}>
+          {hint}
+        </div>
+      )}
       {shown && (
         <div
           className="field-error"
@@ -291,7 +300,68 @@ export function NetworkSection({ settings }: { settings: Settings }) {
           {h3Error}
         </div>
       )}
+      <ConnectionLimits settings={settings} />
     </>
+  );
+}
+
+/** Each limit's field: its test id, label and what it does, in words. */
+const LIMIT_FIELDS: { setting: LimitSetting; testId: string; label: string; does: string }[] = [
+  {
+    setting: 'requestHeadTimeoutSeconds',
+    testId: 'head-timeout',
+    label: 'Request head',
+    does: "Time to send a request's headers, from their first byte; then 408 and a close.",
+  },
+  {
+    setting: 'firstRequestTimeoutSeconds',
+    testId: 'first-request-timeout',
+    label: 'First request',
+    does: 'Time a new connection has to start its first request before it is closed.',
+  },
+  {
+    setting: 'keepAliveTimeoutSeconds',
+    testId: 'keep-alive-timeout',
+    label: 'Keep-alive',
+    does: 'Time a connection may wait between requests before it is closed.',
+  },
+  {
+    setting: 'tunnelIdleTimeoutSeconds',
+    testId: 'tunnel-idle-timeout',
+    label: 'Idle tunnel or WebSocket',
+    does: 'Time a tunnel or WebSocket may go without a byte before it is closed; 0 = off.',
+  },
+];
+
+/** The limits on client connections, each applied at once like the port. */
+function ConnectionLimits({ settings }: { settings: Settings }) {
+  return (
+    <fieldset className="pref-group" data-testid="connection-limits">
+      <legend>Connection limits</legend>
+      <p className="muted">
+        None applies while a request is in flight, however long it takes. A change counts from each
+        connection&apos;s next wait.
+      </p>
+      {LIMIT_FIELDS.map(({ setting, testId, label, does }) => {
+        const byDefault = DEFAULT_SETTINGS[setting];
+        return (
+          <ApplyField
+            key={setting}
+            testId={testId}
+            label={label}
+            value={String(settings[setting])}
+            unit="seconds"
+            hint={`${does} Default ${byDefault === 0 ? '0 (off)' : `${byDefault}\u00a0s`}.`}
+            check={(t) => errorText(parseSeconds(t, setting))}
+            apply={async (t) => {
+              const parsed = parseSeconds(t, setting);
+              if (!parsed.ok) return parsed.error;
+              return errorText(await saveSettings({ [setting]: parsed.seconds }));
+            }}
+          />
+        );
+      })}
+    </fieldset>
   );
 }
 
@@ -313,6 +383,24 @@ export function CaptureSection({ settings }: { settings: Settings }) {
       <p className="muted">
         Longer bodies are still forwarded whole; Loupe keeps their start and marks the flow
         truncated. 0 keeps no bodies at all. Applies to bodies captured from now on.
+      </p>
+      <ApplyField
+        testId="ws-cap"
+        label="WebSocket messages kept per connection"
+        value={bytesToMb(settings.captureWebSocketCap)}
+        unit={`MB (0–${MAX_CAP_MB})`}
+        check={(t) => errorText(parseCapMb(t))}
+        apply={async (t) => {
+          const parsed = parseCapMb(t);
+          if (!parsed.ok) return parsed.error;
+          return errorText(await saveSettings({ captureWebSocketCap: parsed.bytes }));
+        }}
+      />
+      <p className="muted">
+        Messages are still relayed whole; past this many MB of payloads a connection&apos;s messages
+        are counted but not kept (the one that crosses it keeps its start). 0 keeps no payloads at
+        all. Default {bytesToMb(DEFAULT_SETTINGS.captureWebSocketCap)} MB; applies to connections
+        opened from now on.
       </p>
     </>
   );
