@@ -51,6 +51,11 @@ export interface BodyInfo {
   captured: number;
   /** True when `captured < size` because the capture cap was reached. Forwarding is unaffected. */
   truncated: boolean;
+  /**
+   * Why fewer bytes were kept than the cap allows, in words: set when Loupe stopped keeping the
+   * body before the cap (`truncated` too). Forwarding is unaffected.
+   */
+  truncatedReason?: string;
   /** Body-store key; absent when the body is empty or capture was off. */
   bodyId?: string;
   /**

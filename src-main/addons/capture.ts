@@ -24,6 +24,11 @@ export const DEFAULT_BODY_CAP = 16 * 1024 * 1024;
 /** Decompressed payload bytes of WebSocket messages kept per connection by default. */
 export const DEFAULT_WEBSOCKET_CAP = 64 * 1024 * 1024;
 
+/** Why a body or message was cut when the body store refused its bytes (BodyStore.append). */
+export const MEMORY_CUT_REASON =
+  'Loupe stopped keeping this body: captured bodies were using more memory than their budget ' +
+  'and the disk could not keep up';
+
 /** Decoding for `decodedSize` stops here: a body that decodes to more is likely a bomb. */
 const DECODED_SIZE_CAP = 256 * 1024 * 1024;
 
@@ -114,10 +119,15 @@ export function createCapture({
     s.info.size += chunk.length;
     const room = s.cap - s.info.captured;
     if (chunk.length > room) s.info.truncated = true;
-    if (room <= 0) return;
+    if (room <= 0 || s.info.truncatedReason) return;
     const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
     // A copy: the engine may reuse its buffer once the hook returns.
-    bodies.append(s.key, Buffer.from(part));
+    if (!bodies.append(s.key, Buffer.from(part))) {
+      // The store is past its memory ceiling: the body keeps what it has, and no more of it.
+      s.info.truncated = true;
+      s.info.truncatedReason = MEMORY_CUT_REASON;
+      return;
+    }
     s.info.captured += part.length;
     s.info.bodyId = s.key;
   };
@@ -143,7 +153,9 @@ export function createCapture({
     const cut = payload.length > room;
     // A cut keeps a copy of its part: a view would hold the whole payload in memory.
     const part = cut ? Buffer.from(payload.subarray(0, room)) : payload;
-    if (part.length > 0) bodies.append(w.key, part);
+    if (part.length > 0 && !bodies.append(w.key, part)) {
+      return { ...record, truncated: true, error: MEMORY_CUT_REASON };
+    }
     const stored = { offset: w.bytes, length: part.length };
     w.bytes += part.length;
     return cut

@@ -180,6 +180,49 @@ describe('body store', () => {
     });
   });
 
+  describe('past its budget and slack, with spills held up', () => {
+    /** A store whose spill folder cannot be made: every spill fails and bytes stay in memory. */
+    function blocked(memoryBudget: number, memorySlack: number): BodyStore {
+      const file = join(root, 'a-file');
+      writeFileSync(file, 'not a folder');
+      const store = new BodyStore({ dir: join(file, 'bodies'), memoryBudget, memorySlack });
+      stores.push(store);
+      return store;
+    }
+
+    it('cuts bodies still arriving so memory never passes the budget plus the slack', async () => {
+      const store = blocked(300, 200);
+      const kept: boolean[] = [];
+      for (let r = 0; r < 4; r++) {
+        for (const id of ['a', 'b']) {
+          kept.push(store.append(id, bytes(r, 100)));
+          expect(store.stats().memoryBytes).toBeLessThanOrEqual(500);
+        }
+        await settled(store);
+      }
+      // a0 b0 a1 b1 a2 kept (500 bytes); b2 is refused, then everything after it.
+      expect(kept).toEqual([true, true, true, true, true, false, false, false]);
+      expect(store.stats()).toEqual({ memoryBytes: 500, diskBytes: 0, count: 2 });
+      expect(await store.read('a')).toEqual(
+        Buffer.concat([bytes(0, 100), bytes(1, 100), bytes(2, 100)]),
+      );
+      expect(await store.read('b')).toEqual(Buffer.concat([bytes(0, 100), bytes(1, 100)]));
+    });
+
+    it('keeps refusing a cut body once memory is free again, and takes new bodies', async () => {
+      const store = blocked(100, 100);
+      expect(store.append('a', bytes(1, 150))).toBe(true);
+      expect(store.append('b', bytes(2, 100))).toBe(false);
+      expect(store.append('a', bytes(1, 100))).toBe(false);
+      expect(store.has('b')).toBe(false);
+      await store.delete('a');
+      // A body never resumes after a gap; a new one starts fresh.
+      expect(store.append('a', bytes(1, 10))).toBe(true);
+      expect(store.append('c', bytes(3, 10))).toBe(true);
+      expect(store.stats()).toEqual({ memoryBytes: 20, diskBytes: 0, count: 2 });
+    });
+  });
+
   it('refuses to grow a finished body', () => {
     const store = open(1000);
     put(store, 'a', bytes(1));

@@ -1,16 +1,30 @@
 /**
  * Captured bodies, by id, outside the flow objects (flows only name them). Bodies live in memory
  * up to a budget; past it the oldest finished bodies, then the oldest still arriving, are written
- * to files in a private folder of the data directory, one write at a time and with async I/O, so
- * a long session neither grows memory without bound nor stalls traffic on disk writes. A body
- * still arriving once spilled has each later part appended to its file.
+ * to files in a private folder of the data directory with async I/O, so a long session neither
+ * grows memory without bound nor stalls traffic on disk writes. A body still arriving once
+ * spilled has what arrives later appended to its file, through a handle kept open for it.
+ *
+ * Bodies can arrive faster than a busy event loop completes writes, so several bodies are
+ * written at once, each write taking all of a body's bytes that arrived since its last one. When
+ * that is still not enough and memory passes the budget by a slack, the store keeps no more bytes
+ * of bodies still arriving: `append` says so, and the caller marks the body cut.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../data/private-folder';
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
+/** The least slack over the budget: a few busy turns of writes lagging fast loopback traffic. */
+const MIN_SLACK = 32 * 1024 * 1024;
+/**
+ * Writes in flight at once. A busy loop completes I/O once per turn, and a turn can bring a few
+ * MiB for each of dozens of streams: one write per stream per turn is what keeps up.
+ */
+const WRITERS = 32;
+/** Spill files kept open for appends; past it the least recently written is closed. */
+const OPEN_FILES = 64;
 
 interface Entry {
   /** The bytes not in the spill file, in order after those that are. */
@@ -19,12 +33,18 @@ interface Entry {
   /** Of `bytes`, how many the spill file holds: its first `onDisk` bytes. */
   onDisk: number;
   finished: boolean;
+  /** The spill file's name, chosen at its first write. */
+  path?: string;
   /** The spill file, once its first write is complete. */
   file?: string;
-  /** A spill write in flight. */
-  spilling?: Promise<void>;
+  /** Open for appends while the body may grow (closed past OPEN_FILES, reopened when needed). */
+  handle?: FileHandle;
+  /** A spill write in flight: at most one per body, so its bytes land in order. */
+  writing?: Promise<void>;
   /** A write failed: what is in memory stays there, and is not tried again. */
   stuck?: boolean;
+  /** Refused a chunk past the memory ceiling: it takes no more bytes. */
+  cut?: boolean;
   deleted?: boolean;
 }
 
@@ -33,6 +53,11 @@ export interface BodyStoreOptions {
   dir: string;
   /** Bytes kept in memory before bodies spill to disk. */
   memoryBudget?: number;
+  /**
+   * Bytes memory may pass the budget by while spills catch up; past it, bodies still arriving
+   * are cut. Default: the budget, at least 32 MiB.
+   */
+  memorySlack?: number;
 }
 
 export interface BodyStoreStats {
@@ -50,33 +75,54 @@ export class BodyStore {
   private readonly arriving = new Set<string>();
   /** Spilled bodies with bytes in memory since: appended to their files whatever the budget. */
   private readonly tails = new Set<string>();
+  /** Bodies with an open spill file, least recently written first. */
+  private readonly handles = new Map<string, Entry>();
   private readonly budget: number;
+  private readonly ceiling: number;
   /** Distinguishes this store's files from any other's in the same folder. */
   private readonly prefix = randomBytes(6).toString('hex');
   private nextFile = 1;
   private memory = 0;
+  /** Of `memory`, the bytes being written now. */
+  private writing = 0;
+  private writers = 0;
   private disk = 0;
   private dirReady: Promise<void> | undefined;
-  private spillLoop: Promise<void> | undefined;
+  /** Spills are started once per turn, so that each takes every chunk the turn brought. */
+  private pumpQueued = false;
+  private readonly idle: (() => void)[] = [];
 
   constructor(private readonly opts: BodyStoreOptions) {
     this.budget = opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
+    this.ceiling = this.budget + (opts.memorySlack ?? Math.max(this.budget, MIN_SLACK));
   }
 
-  /** Adds bytes to a body, creating it on first use. The store keeps `chunk` as given. */
-  append(id: string, chunk: Buffer): void {
+  /**
+   * Adds bytes to a body, creating it on first use; the store keeps `chunk` as given. False when
+   * the store keeps it not: memory is past the budget and its slack (spills cannot keep up), or
+   * the body was refused before. The body keeps what it had and takes nothing more, so the
+   * caller should stop appending to it and report it cut (a refused new body is not created).
+   */
+  append(id: string, chunk: Buffer): boolean {
     let entry = this.entries.get(id);
+    if (entry?.finished) throw new Error(`body ${id} is finished; it cannot grow`);
+    if (entry?.cut) return false;
+    if (this.memory + chunk.length > this.ceiling) {
+      if (entry) entry.cut = true;
+      return false;
+    }
     if (!entry) {
       entry = { chunks: [], bytes: 0, onDisk: 0, finished: false };
       this.entries.set(id, entry);
       this.arriving.add(id);
     }
-    if (entry.finished) throw new Error(`body ${id} is finished; it cannot grow`);
     entry.chunks.push(chunk);
     entry.bytes += chunk.length;
     this.memory += chunk.length;
-    if (entry.file && !entry.stuck) this.tails.add(id);
-    this.maybeSpill();
+    // A body being written goes back to `tails` when its write completes.
+    if (entry.file && !entry.stuck && !entry.writing) this.tails.add(id);
+    this.schedule();
+    return true;
   }
 
   /** Marks a body complete: it cannot grow any more. */
@@ -86,7 +132,8 @@ export class BodyStore {
     entry.finished = true;
     // Not spilled yet: it now waits with the finished bodies, which go first.
     if (this.arriving.delete(id) && entry.bytes > 0) this.spillable.add(id);
-    this.maybeSpill();
+    if (!entry.writing && entry.chunks.length === 0) void this.closeHandle(id, entry);
+    this.schedule();
   }
 
   has(id: string): boolean {
@@ -128,7 +175,8 @@ export class BodyStore {
     this.memory -= entry.bytes - entry.onDisk;
     entry.chunks = [];
     // A write in flight sees `deleted` when it completes and removes the file itself.
-    await entry.spilling;
+    await entry.writing;
+    await this.closeHandle(id, entry);
     if (entry.file) await rm(entry.file, { force: true });
   }
 
@@ -149,78 +197,126 @@ export class BodyStore {
    * once when there is nothing to spill.
    */
   async settled(): Promise<void> {
-    while (this.spillLoop) await this.spillLoop;
+    while (this.writers > 0 || this.pumpQueued) {
+      await new Promise<void>((resolve) => this.idle.push(resolve));
+    }
   }
 
   stats(): BodyStoreStats {
     return { memoryBytes: this.memory, diskBytes: this.disk, count: this.entries.size };
   }
 
-  private maybeSpill(): void {
-    if (this.spillLoop || this.nextToSpill() === undefined) return;
-    this.spillLoop = this.drain().finally(() => {
-      this.spillLoop = undefined;
-      // Bodies may have grown or finished while the last write was in flight.
-      this.maybeSpill();
+  private schedule(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
     });
   }
 
-  /**
-   * What to write next: the tail of a spilled body; past the budget, the oldest finished body,
-   * else the oldest still arriving.
-   */
-  private nextToSpill(): string | undefined {
-    const first = (set: Set<string>): string | undefined => set.values().next().value;
-    const tail = first(this.tails);
-    if (tail !== undefined || this.memory <= this.budget) return tail;
-    return first(this.spillable) ?? first(this.arriving);
-  }
-
-  /** Writes bodies out, one write at a time, until no tail is left and memory is within budget. */
-  private async drain(): Promise<void> {
+  /** Starts writes while some are due and fewer than WRITERS are in flight. */
+  private pump(): void {
     for (let id = this.nextToSpill(); id !== undefined; id = this.nextToSpill()) {
       this.tails.delete(id);
       this.spillable.delete(id);
       this.arriving.delete(id);
       const entry = this.entries.get(id);
-      if (entry) await this.spill(id, entry);
+      if (entry) void this.spill(id, entry);
     }
+    if (this.writers === 0 && !this.pumpQueued) for (const wake of this.idle.splice(0)) wake();
+  }
+
+  /**
+   * What to write next: past the budget (counting bytes being written as gone), the oldest
+   * finished body, else the oldest still arriving, else the tail of a spilled body; within it,
+   * only tails.
+   */
+  private nextToSpill(): string | undefined {
+    if (this.writers >= WRITERS) return undefined;
+    const first = (set: Set<string>): string | undefined => set.values().next().value;
+    const over = this.memory - this.writing > this.budget;
+    return (
+      (over ? (first(this.spillable) ?? first(this.arriving)) : undefined) ?? first(this.tails)
+    );
   }
 
   /** Writes what `entry` holds in memory to its file, the first write creating it. */
   private async spill(id: string, entry: Entry): Promise<void> {
-    const first = entry.file === undefined;
-    const file = entry.file ?? join(this.opts.dir, `${this.prefix}-${this.nextFile++}.body`);
     // More may arrive during the write; those bytes wait for the next one.
     const chunks = entry.chunks.slice();
     const size = entry.bytes - entry.onDisk;
-    entry.spilling = (async () => {
-      try {
-        if (first) await this.makeDir();
-        // 'wx' first: a fresh file of our own, never one planted under the same name.
-        await writeAll(file, first ? 'wx' : 'a', chunks, size);
-      } catch (err) {
-        // Disk full or folder unwritable: the bytes stay in memory rather than being lost, and
-        // are not tried again. A partial first file goes; a file that was there before is not
-        // ours. A failed append may leave bytes past `onDisk`, which reads ignore.
-        entry.stuck = true;
-        if (first && (err as NodeJS.ErrnoException).code !== 'EEXIST') await discard(file);
-        return;
+    this.writers++;
+    this.writing += size;
+    entry.writing = this.write(id, entry, chunks, size);
+    await entry.writing;
+    entry.writing = undefined;
+    this.writers--;
+    this.writing -= size;
+    this.pump();
+  }
+
+  private async write(id: string, entry: Entry, chunks: Buffer[], size: number): Promise<void> {
+    try {
+      const handle = await this.handleFor(id, entry);
+      const { bytesWritten } = await handle.writev(chunks);
+      if (bytesWritten !== size) {
+        throw Object.assign(new Error(`wrote ${bytesWritten} of ${size} bytes`), { code: 'EIO' });
       }
-      if (entry.deleted) {
-        await discard(file);
-        return;
+    } catch (err) {
+      // Disk full or folder unwritable: the bytes stay in memory rather than being lost, and
+      // are not tried again. A partial first file goes; a file that was there before is not
+      // ours. A failed append may leave bytes past `onDisk`, which reads ignore.
+      entry.stuck = true;
+      await this.closeHandle(id, entry);
+      const planted = (err as NodeJS.ErrnoException).code === 'EEXIST';
+      if (!entry.file && entry.path && !planted) await discard(entry.path);
+      return;
+    }
+    if (entry.deleted) {
+      await this.closeHandle(id, entry);
+      if (entry.path) await discard(entry.path);
+      return;
+    }
+    // Only now may the memory copy go: reads until this point were served from memory.
+    entry.file = entry.path;
+    entry.chunks.splice(0, chunks.length);
+    entry.onDisk += size;
+    this.memory -= size;
+    this.disk += size;
+    if (entry.chunks.length > 0) this.tails.add(id);
+    else if (entry.finished) await this.closeHandle(id, entry);
+  }
+
+  /** The body's open spill file, opening it ('wx' the first time: a fresh file of our own). */
+  private async handleFor(id: string, entry: Entry): Promise<FileHandle> {
+    this.handles.delete(id);
+    if (!entry.handle) {
+      if (entry.path === undefined) {
+        await this.makeDir();
+        entry.path = join(this.opts.dir, `${this.prefix}-${this.nextFile++}.body`);
       }
-      // Only now may the memory copy go: reads until this point were served from memory.
-      entry.file = file;
-      entry.chunks.splice(0, chunks.length);
-      entry.onDisk += size;
-      this.memory -= size;
-      this.disk += size;
-      if (entry.chunks.length > 0) this.tails.add(id);
-    })();
-    await entry.spilling;
-    entry.spilling = undefined;
+      const flag = entry.file ? 'a' : 'wx';
+      entry.handle = await open(entry.path, flag, PRIVATE_FILE_MODE);
+      this.closeLeastRecent();
+    }
+    this.handles.set(id, entry);
+    return entry.handle;
+  }
+
+  /** Keeps at most OPEN_FILES spill files open, closing those written least recently. */
+  private closeLeastRecent(): void {
+    for (const [id, entry] of this.handles) {
+      if (this.handles.size < OPEN_FILES) return;
+      if (!entry.writing) void this.closeHandle(id, entry);
+    }
+  }
+
+  private async closeHandle(id: string, entry: Entry): Promise<void> {
+    const handle = entry.handle;
+    entry.handle = undefined;
+    this.handles.delete(id);
+    await handle?.close().catch(() => undefined);
   }
 
   /** Creates the folder once; a failure is forgotten so that the next spill tries again. */
@@ -230,28 +326,6 @@ export class BodyStore {
       throw err;
     });
     return this.dirReady;
-  }
-}
-
-/**
- * Writes `chunks` (`size` bytes) to `file` opened with `flag`, private, in one call: a body is
- * thousands of socket-sized chunks, and a write each would wait for the busy event loop between
- * them while traffic fills memory faster than they drain it.
- */
-async function writeAll(
-  file: string,
-  flag: 'wx' | 'a',
-  chunks: Buffer[],
-  size: number,
-): Promise<void> {
-  const handle = await open(file, flag, PRIVATE_FILE_MODE);
-  try {
-    const { bytesWritten } = await handle.writev(chunks);
-    if (bytesWritten !== size) {
-      throw Object.assign(new Error(`wrote ${bytesWritten} of ${size} bytes`), { code: 'EIO' });
-    }
-  } finally {
-    await handle.close();
   }
 }
 
