@@ -1,6 +1,6 @@
 // Capture driven through a real Hooks instance with synthetic exchanges, emitted in the order
 // and with the mutations the engine makes (capture-proxy.test.ts runs it behind the real proxy).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
@@ -11,7 +11,7 @@ import { BodyStore } from '../flows/body-store';
 import { FlowStore } from '../flows/flow-store';
 import { makeExchange, makeLiveTunnel } from '../test-support/factories';
 import { until } from '../test-support/wait';
-import { createCapture, DEFAULT_BODY_CAP, type Capture } from './capture';
+import { createCapture, DEFAULT_BODY_CAP, MEMORY_CUT_REASON, type Capture } from './capture';
 
 let dir: string;
 let hooks: Hooks;
@@ -69,6 +69,50 @@ function respond(ex: Exchange, body: (string | Buffer)[] = []): void {
 }
 
 describe('capture', () => {
+  it('marks a body cut, saying why, when the body store refuses its bytes', async () => {
+    // Spills cannot happen (the folder is a file): past budget + slack, 8 bytes, the store refuses.
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a folder');
+    const tight = new BodyStore({ dir: join(file, 'bodies'), memoryBudget: 4, memorySlack: 4 });
+    const own = new Hooks();
+    const flowsHere = new FlowStore();
+    const c = createCapture({ hooks: own, flows: flowsHere, bodies: tight, bodyCap: 100 });
+    try {
+      const ex = makeExchange();
+      void own.emitPausable('requestHeaders', ex);
+      own.emit('request', ex);
+      ex.response = {
+        status: 200,
+        statusText: 'OK',
+        httpVersion: 'HTTP/1.1',
+        headers: [],
+        trailers: [],
+        bodySize: 0,
+      };
+      void own.emitPausable('responseHeaders', ex);
+      for (const part of ['abcde', 'fgh', 'ij']) {
+        ex.response.bodySize += part.length;
+        own.emit('responseBody', ex, Buffer.from(part));
+      }
+      own.emit('response', ex);
+      const body = (flowsHere.get(ex.id) as HttpFlow).response!.body;
+      expect(body).toEqual({
+        size: 10,
+        captured: 8,
+        truncated: true,
+        truncatedReason: MEMORY_CUT_REASON,
+        bodyId: `${ex.id}:res`,
+      });
+      expect(MEMORY_CUT_REASON).toMatch(
+        /^Loupe stopped keeping this body: captured bodies were using more memory than their budget and the disk could not keep up/,
+      );
+      expect((await tight.read(body.bodyId!)).toString()).toBe('abcdefgh');
+    } finally {
+      c.dispose();
+      await tight.close();
+    }
+  });
+
   it('records an exchange from pending to complete, copying what the engine mutates', async () => {
     const ex = makeExchange({ request: { ...makeExchange().request, method: 'POST' } });
     void hooks.emitPausable('requestHeaders', ex);
