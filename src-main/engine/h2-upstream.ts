@@ -5,11 +5,12 @@
  * `http.ClientRequest` that the exchange code uses (events `socket`, `continue`, `response`,
  * `finish`, `error`, `close`; `write`, `end`, `addTrailers`, `setTimeout`, `destroy`), and the
  * response the surface of `http.IncomingMessage` (status, raw headers and trailers in order,
- * `complete`), so HTTP/1.1 and HTTP/2 clients are forwarded by the same code.
+ * `complete`), so HTTP/1.1 and HTTP/2 clients are forwarded by the same code. Sessions run on
+ * the TLS socket natively; one that nghttp2 has silently given up on is found by `Liveness`.
  */
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
-import { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { HeaderPair } from '../../src-common/flow';
 
@@ -48,97 +49,143 @@ export function h2ErrorName(code: number): string {
   return H2_ERRORS.get(code) ?? `code ${code}`;
 }
 
-/** Code of the error that ends a session whose server broke the protocol (see h2Transport). */
+/** Code of the error that ends a session nghttp2 has given up on (see `Liveness`). */
 export const H2_PROTOCOL_BROKEN = 'UPSTREAM_H2_PROTOCOL';
 
-/** nghttp2's reasons for ending a session, in words, where a server is known to provoke them. */
-const BROKEN_REASONS: readonly [RegExp, string][] = [
-  [/^DATA: stream not opened/, 'it sent body data before the response head'],
-];
+/**
+ * How long a stream waits for its response head before its session is probed. Most answers
+ * come sooner; a session nghttp2 has given up on is found this long after the request.
+ */
+const PROBE_AFTER_MS = 300;
+/**
+ * The least time between two probes of a session. It doubles with each PING acknowledged, up to
+ * the cap, and starts again when a response head arrives: servers count PINGs that come without
+ * traffic (gRPC's answer too many with GOAWAY ENHANCE_YOUR_CALM). A PING not acknowledged keeps
+ * it short, so a session that broke just after a probe is found by the next.
+ */
+const PROBE_EVERY_MS = 5_000;
+const PROBE_EVERY_MAX_MS = 60_000;
+/** How long a probe's PING must stay unsent, with nothing being written, to count. */
+const CONFIRM_MS = 200;
 
 /**
- * The stream an HTTP/2 session to a server runs on: the TLS connection, with the frames the
- * session writes watched. When a server breaks the protocol for the whole connection (DATA
- * before HEADERS, a malformed frame), nghttp2 answers with GOAWAY and stops reading, and Node
- * reports nothing: every stream on the session would wait for its timeout. That GOAWAY is the
- * one sign, so `onBroken` gets it, in words, on the next turn of the event loop (not inside
- * the session's own write).
+ * Finds a session that nghttp2 has given up on. When a server breaks the protocol for the whole
+ * connection (body data before the response head, a frame on a stream that is not open),
+ * nghttp2 sends GOAWAY, then ignores all input and writes nothing more, and Node reports none
+ * of it: every stream on the session would wait for its timeout. So while a stream waits for
+ * its response head, the session is sent a PING now and then. A working session writes it at
+ * once (Node flushes the session on the next turn of the event loop, before JS immediates); a
+ * dead one keeps it queued. A slow server is no sign: it has the PING written all the same. Nor
+ * is a congested link: the PING waits behind a write still in flight, and no verdict is given
+ * while one is.
  */
-export function h2Transport(socket: TLSSocket, onBroken: (err: Error) => void): Duplex {
-  // Node does this for the sockets it runs sessions on directly (RFC 9113 §9.2.1).
-  socket.disableRenegotiation();
-  const scan = goawayScanner((code, debug) => {
-    const reason = BROKEN_REASONS.find(([pattern]) => pattern.test(debug))?.[1];
-    const said = debug ? `nghttp2: ${debug}` : `GOAWAY ${h2ErrorName(code)}`;
-    const err = Object.assign(
-      new Error(`${reason ?? 'it sent what HTTP/2 does not allow'} (${said})`),
-      { code: H2_PROTOCOL_BROKEN },
-    );
-    setImmediate(() => onBroken(err));
-  });
-  const transport = new Duplex({
-    read: () => void socket.resume(),
-    write: (chunk: Buffer, _encoding, done) => {
-      scan(chunk);
-      if (socket.write(chunk)) done();
-      else socket.once('drain', () => done());
-    },
-    final: (done) => {
-      socket.end();
-      done();
-    },
-    destroy: (err, done) => {
-      socket.destroy(err ?? undefined);
-      done(err);
-    },
-  });
-  socket.on('data', (chunk: Buffer) => {
-    if (!transport.push(chunk)) socket.pause();
-  });
-  socket.once('end', () => transport.push(null));
-  socket.once('error', (err) => transport.destroy(err));
-  socket.once('close', () => transport.destroy());
-  return transport;
+class Liveness {
+  private readonly waiting = new Set<{ since: number }>();
+  private timer?: NodeJS.Timeout;
+  private lastProbe = -Infinity;
+  private gap = PROBE_EVERY_MS;
+  /** Whether the last PING sent is still waiting for its acknowledgement. */
+  private unanswered = false;
+
+  constructor(
+    private readonly session: http2.ClientHttp2Session,
+    private readonly socket: TLSSocket,
+  ) {}
+
+  /** A stream starts waiting for its response head; call the result when it stops waiting. */
+  wait(): () => void {
+    const waiter = { since: performance.now() };
+    this.waiting.add(waiter);
+    this.schedule();
+    return () => {
+      if (!this.waiting.delete(waiter) || this.waiting.size > 0) return;
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    };
+  }
+
+  /** A response head arrived: the session is answering, so probes need not back off. */
+  answered(): void {
+    this.gap = PROBE_EVERY_MS;
+  }
+
+  /** When the next probe is due; undefined while no stream waits. */
+  private due(): number | undefined {
+    // Sets iterate in insertion order: the first waiter is the one waiting longest.
+    const oldest = this.waiting.values().next().value;
+    if (!oldest) return undefined;
+    return Math.max(oldest.since + PROBE_AFTER_MS, this.lastProbe + this.gap);
+  }
+
+  private schedule(): void {
+    const due = this.due();
+    if (this.timer || due === undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      // The gap may have grown since this timer was set.
+      if ((this.due() ?? Infinity) <= performance.now()) this.probe();
+      else this.schedule();
+    }, due - performance.now());
+    this.timer.unref();
+  }
+
+  private probe(): void {
+    const { session, socket } = this;
+    if (session.destroyed || session.closed) return;
+    this.lastProbe = performance.now();
+    this.schedule();
+    // Another PING would only queue up behind the last one and reach the server in a burst.
+    if (this.unanswered && writing(socket)) return;
+    const written = socket.bytesWritten;
+    const sent = session.ping((err) => {
+      if (err) return;
+      this.unanswered = false;
+      this.gap = Math.min(this.gap * 2, PROBE_EVERY_MAX_MS);
+    });
+    // Not sent: too many PINGs unanswered (Node's limit), or the session is still connecting.
+    if (!sent) return;
+    this.unanswered = true;
+    const stuck = (): boolean =>
+      this.unanswered &&
+      !session.destroyed &&
+      socket.bytesWritten === written &&
+      (session.state.outboundQueueSize ?? 0) > 0 &&
+      !writing(socket);
+    setImmediate(() => {
+      if (!stuck()) return;
+      setTimeout(() => {
+        if (!stuck()) return;
+        session.destroy(
+          Object.assign(
+            new Error(
+              "Loupe's HTTP/2 session with it stopped answering (the server most likely sent a frame out of order, such as body data before the response head)",
+            ),
+            { code: H2_PROTOCOL_BROKEN },
+          ),
+        );
+      }, CONFIRM_MS).unref();
+    });
+  }
 }
 
 /**
- * Follows the frames of a client's side of an HTTP/2 connection (after its 24-byte preface)
- * across writes, calling `onGoaway` for each GOAWAY that carries an error code.
+ * Whether a write to `socket` is still in flight. A session writes to the TLS handle natively,
+ * past the socket's JS buffer (`writableLength` stays 0), so this asks the handle, as Node's own
+ * socket timeout does before calling a socket idle. An unknown handle counts as writing: no
+ * verdict rather than a wrong one.
  */
-function goawayScanner(onGoaway: (code: number, debug: string) => void): (chunk: Buffer) => void {
-  let skip = 24;
-  let head = Buffer.alloc(0);
-  let goaway: Buffer[] | undefined;
-  return (chunk) => {
-    let at = 0;
-    while (at < chunk.length) {
-      if (skip > 0) {
-        const n = Math.min(skip, chunk.length - at);
-        goaway?.push(chunk.subarray(at, at + n));
-        skip -= n;
-        at += n;
-        if (skip === 0 && goaway) {
-          const payload = Buffer.concat(goaway);
-          goaway = undefined;
-          const code = payload.length >= 8 ? payload.readUInt32BE(4) : 0;
-          if (code !== http2.constants.NGHTTP2_NO_ERROR) {
-            onGoaway(code, payload.subarray(8).toString('latin1'));
-          }
-        }
-        continue;
-      }
-      const n = Math.min(9 - head.length, chunk.length - at);
-      head = Buffer.concat([head, chunk.subarray(at, at + n)]);
-      at += n;
-      if (head.length < 9) return;
-      skip = head.readUIntBE(0, 3);
-      if (head[3] === GOAWAY_FRAME && skip >= 8) goaway = [];
-      head = Buffer.alloc(0);
-    }
-  };
+function writing(socket: TLSSocket): boolean {
+  const handle = (socket as unknown as { _handle?: { writeQueueSize?: unknown } })._handle;
+  return typeof handle?.writeQueueSize !== 'number' || handle.writeQueueSize > 0;
 }
 
-const GOAWAY_FRAME = 0x7;
+const watched = new WeakMap<http2.ClientHttp2Session, Liveness>();
+
+function livenessOf(session: http2.ClientHttp2Session, socket: TLSSocket): Liveness {
+  let liveness = watched.get(session);
+  if (!liveness) watched.set(session, (liveness = new Liveness(session, socket)));
+  return liveness;
+}
 
 /** Ordered pairs as an HTTP/2 header object: names lower-cased, repeated names as arrays. */
 export function h2Headers(pairs: readonly HeaderPair[]): http2.OutgoingHttpHeaders {
@@ -192,6 +239,9 @@ export class H2Request extends EventEmitter {
     h2[':path'] = path;
     this.stream = session.request(h2, { endStream: false, waitForTrailers: true });
     const stream = this.stream;
+    const liveness = livenessOf(session, socket);
+    const waited = liveness.wait();
+    stream.once('close', waited);
     process.nextTick(() => this.emit('socket', socket));
     stream.on('headers', (headers) => {
       if (headers[':status'] === 100) this.emit('continue');
@@ -203,6 +253,8 @@ export class H2Request extends EventEmitter {
         _flags: number,
         raw: string[],
       ) => {
+        waited();
+        liveness.answered();
         const rawHeaders: string[] = [];
         for (let i = 0; i + 1 < raw.length; i += 2) {
           if (!raw[i]!.startsWith(':')) rawHeaders.push(raw[i]!, raw[i + 1]!);

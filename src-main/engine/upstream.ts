@@ -11,7 +11,6 @@ import type { Socket } from 'node:net';
 import http2 from 'node:http2';
 import tls from 'node:tls';
 import type { CertSummary, HeaderPair, TlsInfo } from '../../src-common/flow';
-import { h2Transport } from './h2-upstream';
 import { toFlat } from './headers';
 
 /** When each step of a fresh upstream connection completed (performance.now() values). */
@@ -318,10 +317,7 @@ export class Upstream {
           return found;
         }
         const session = http2.connect(`https://${net.isIPv6(host) ? `[${host}]` : host}:${port}`, {
-          createConnection: () =>
-            h2Transport(found.socket, (err) => {
-              if (!session.destroyed) session.destroy(err);
-            }),
+          createConnection: () => found.socket,
           settings: { enablePush: false },
           maxSessionMemory: 64,
         });
