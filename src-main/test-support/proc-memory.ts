@@ -36,10 +36,16 @@ export function resetPeak(pid: number): boolean {
   }
 }
 
+/** Why /proc/PID/status cannot be read on this system, or undefined on Linux. */
+export function procStatusMissing(): string | undefined {
+  if (process.platform === 'linux') return undefined;
+  return `reads /proc/PID/status, which ${process.platform} does not have`;
+}
+
 /** Call first in a test that reads /proc: skips it, saying why, on other systems. */
 export function needProcStatus(ctx: { skip(note?: string): void }): void {
-  if (process.platform === 'linux') return;
-  const why = `reads /proc/PID/status, which ${process.platform} does not have`;
+  const why = procStatusMissing();
+  if (why === undefined) return;
   // The default reporter counts skips without their notes; say why where it will be read.
   console.warn(`skipped: ${why}`);
   ctx.skip(why);
