@@ -182,7 +182,7 @@ describe('body store', () => {
 
   describe('past its budget and slack, with spills held up', () => {
     /** A store whose spill folder cannot be made: every spill fails and bytes stay in memory. */
-    function blocked(memoryBudget: number, memorySlack: number): BodyStore {
+    function blocked(memoryBudget: number, memorySlack?: number): BodyStore {
       const file = join(root, 'a-file');
       writeFileSync(file, 'not a folder');
       const store = new BodyStore({ dir: join(file, 'bodies'), memoryBudget, memorySlack });
@@ -207,6 +207,18 @@ describe('body store', () => {
         Buffer.concat([bytes(0, 100), bytes(1, 100), bytes(2, 100)]),
       );
       expect(await store.read('b')).toEqual(Buffer.concat([bytes(0, 100), bytes(1, 100)]));
+    });
+
+    it('lets memory pass the budget by half of it by default, and by at least 16 MiB', () => {
+      const oneMiB = Buffer.alloc(1024 * 1024);
+      /** How many MiB one body takes before the store refuses it. */
+      const taken = (store: BodyStore): number => {
+        let n = 0;
+        while (store.append('a', oneMiB)) n++;
+        return n;
+      };
+      expect(taken(blocked(64 * oneMiB.length))).toBe(96);
+      expect(taken(blocked(oneMiB.length))).toBe(17);
     });
 
     it('keeps refusing a cut body once memory is free again, and takes new bodies', async () => {

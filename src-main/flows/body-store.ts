@@ -17,7 +17,7 @@ import { ensurePrivateFolder, PRIVATE_FILE_MODE } from '../data/private-folder';
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
 /** The least slack over the budget: a few busy turns of writes lagging fast loopback traffic. */
-const MIN_SLACK = 32 * 1024 * 1024;
+const MIN_SLACK = 16 * 1024 * 1024;
 /**
  * Writes in flight at once. A busy loop completes I/O once per turn, and a turn can bring a few
  * MiB for each of dozens of streams: one write per stream per turn is what keeps up.
@@ -55,7 +55,7 @@ export interface BodyStoreOptions {
   memoryBudget?: number;
   /**
    * Bytes memory may pass the budget by while spills catch up; past it, bodies still arriving
-   * are cut. Default: the budget, at least 32 MiB.
+   * are cut. Default: half the budget, at least 16 MiB.
    */
   memorySlack?: number;
 }
@@ -94,7 +94,7 @@ export class BodyStore {
 
   constructor(private readonly opts: BodyStoreOptions) {
     this.budget = opts.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
-    this.ceiling = this.budget + (opts.memorySlack ?? Math.max(this.budget, MIN_SLACK));
+    this.ceiling = this.budget + (opts.memorySlack ?? Math.max(this.budget / 2, MIN_SLACK));
   }
 
   /**
