@@ -20,16 +20,25 @@
  *                          `. 25ad9a3~1`, sets this checkout against the engine before HTTP/2
  *                          upstream sessions ran over a frame watcher)
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type http2 from 'node:http2';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import type { HeadlessProcess } from '../src-main/test-support/headless';
 import { pump } from '../src-main/test-support/payloads';
 import { cleanup } from '../src-main/test-support/servers';
 import { h2Upstream, h2ViaProxy, testPki } from '../src-main/test-support/tls';
+import {
+  cpuMs,
+  engineSource,
+  fmt,
+  median,
+  ratio,
+  removeWorktrees,
+  startEngine,
+  type EngineSource,
+} from './engines';
 
 const ENGINES = process.argv.length > 2 ? process.argv.slice(2) : ['.', '25ad9a3~1'];
 const DOWNLOAD_ROUNDS = 7;
@@ -39,90 +48,15 @@ const CONCURRENCY = 50;
 const BIG = 100 * 1024 * 1024;
 const SMALL = Buffer.alloc(1024, 'x');
 const HOST = 'h2.bench.loupe.test';
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** Clock ticks per second of /proc/PID/stat's times (USER_HZ; 100 on Linux everywhere). */
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 
 /** One engine under test: a source tree, its running `loupe headless` and a client session. */
-interface Engine {
-  name: string;
-  root: string;
-  /** A temporary worktree, removed at the end. */
-  worktree?: boolean;
-  child?: ChildProcess;
+interface Engine extends EngineSource {
+  loupe?: HeadlessProcess;
   session?: http2.ClientHttp2Session;
   mibPerS: number[];
   cpuMsPerMib: number[];
   reqPerS: number[];
   cpuMsPerKiloReq: number[];
-}
-
-/** Checks `rev` out into a temporary worktree whose node_modules is this checkout's. */
-function worktree(rev: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'loupe-bench-h2-'));
-  rmSync(dir, { recursive: true });
-  execFileSync('git', ['-C', ROOT, 'worktree', 'add', '--detach', dir, rev], { stdio: 'ignore' });
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  return dir;
-}
-
-/** Where an engine's sources are, and its name in the table (see the top of this file). */
-function source(spec: string): { name: string; root: string; worktree?: boolean } {
-  if (spec === '.') {
-    const head = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], {
-      encoding: 'utf8',
-    }).trim();
-    return { name: `this checkout (${head} + changes)`, root: ROOT };
-  }
-  if (existsSync(join(spec, 'src-main/headless/cli.ts')))
-    return { name: spec, root: resolve(spec) };
-  const commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', spec], {
-    encoding: 'utf8',
-  }).trim();
-  return { name: `${spec} (${commit})`, root: worktree(spec), worktree: true };
-}
-
-/**
- * Starts `loupe headless ARGS` from the sources under `root` with tsx (startHeadless runs this
- * checkout's bin only); resolves with the process and its port once it listens.
- */
-function launch(root: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(root, 'src-main/headless/cli.ts'), 'headless', ...args],
-      {
-        cwd: root,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, LOUPE_NO_BROWSER: '1' },
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-      const m = /^proxy listening on http:\/\/.+:(\d+)$/m.exec(stdout);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`loupe headless in ${root} exited with ${code}\n${stdout}${stderr}`)),
-    );
-  });
-}
-
-/** CPU time (user + system) the process has used so far, in ms. */
-function cpuMs(pid: number): number {
-  // The command name (field 2) may hold spaces; the fields after it are space-separated.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / TICKS) * 1000;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** One request on the engine's client session; resolves with the body's size. */
@@ -142,19 +76,19 @@ function get(engine: Engine, path: string): Promise<number> {
 
 /** One 100 MiB download; records MiB/s and the Loupe process's CPU per MiB. */
 async function download(engine: Engine, record: boolean): Promise<void> {
-  const cpu = cpuMs(engine.child!.pid!);
+  const cpu = cpuMs(engine.loupe!.child.pid!);
   const t = performance.now();
   const bytes = await get(engine, '/big');
   const seconds = (performance.now() - t) / 1000;
   if (bytes !== BIG) throw new Error(`${engine.name}: got ${bytes} of ${BIG} bytes`);
   if (!record) return;
   engine.mibPerS.push(BIG / 1024 / 1024 / seconds);
-  engine.cpuMsPerMib.push((cpuMs(engine.child!.pid!) - cpu) / (BIG / 1024 / 1024));
+  engine.cpuMsPerMib.push((cpuMs(engine.loupe!.child.pid!) - cpu) / (BIG / 1024 / 1024));
 }
 
 /** CONCURRENCY requests in flight for `seconds`; records requests/s and CPU per 1,000. */
 async function rate(engine: Engine, seconds: number, record: boolean): Promise<void> {
-  const cpu = cpuMs(engine.child!.pid!);
+  const cpu = cpuMs(engine.loupe!.child.pid!);
   const start = performance.now();
   const deadline = start + seconds * 1000;
   let count = 0;
@@ -168,7 +102,7 @@ async function rate(engine: Engine, seconds: number, record: boolean): Promise<v
   );
   if (!record) return;
   engine.reqPerS.push(count / ((performance.now() - start) / 1000));
-  engine.cpuMsPerKiloReq.push(((cpuMs(engine.child!.pid!) - cpu) / count) * 1000);
+  engine.cpuMsPerKiloReq.push(((cpuMs(engine.loupe!.child.pid!) - cpu) / count) * 1000);
 }
 
 function printTable(engines: Engine[]): void {
@@ -179,19 +113,13 @@ function printTable(engines: Engine[]): void {
     [`req/s, ${CONCURRENCY} concurrent 1 KiB requests`, 'reqPerS', false],
     ['req/s run, Loupe CPU ms per 1,000 requests', 'cpuMsPerKiloReq', true],
   ];
-  const fmt = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
   console.log(`| measure | ${engines.map((e) => e.name).join(' | ')} |`);
   console.log(`| --- | ${engines.map(() => '---').join(' | ')} |`);
   for (const [label, key, lowerIsBetter] of measures) {
     const cells = engines.map((engine) => {
       const values = engine[key] as number[];
       if (engine === base) return fmt(median(values));
-      const baseValues = base![key] as number[];
-      const ratios = values.map((v, i) => v / baseValues[i]!);
-      return (
-        `${fmt(median(values))}: **${(median(values) / median(baseValues)).toFixed(2)}** ` +
-        `(${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`
-      );
+      return `${fmt(median(values))}: ${ratio(values, base![key] as number[])}`;
     });
     console.log(
       `| ${label} (${lowerIsBetter ? 'lower' : 'higher'} is better) | ${cells.join(' | ')} |`,
@@ -206,7 +134,7 @@ async function main(): Promise<void> {
   try {
     for (const spec of ENGINES) {
       engines.push({
-        ...source(spec),
+        ...engineSource(spec),
         mibPerS: [],
         cpuMsPerMib: [],
         reqPerS: [],
@@ -228,14 +156,9 @@ async function main(): Promise<void> {
       const dataDir = mkdtempSync(join(tmpdir(), 'loupe-bench-h2-data-'));
       dataDirs.push(dataDir);
       const args = ['--port', '0', '--data-dir', dataDir, '--upstream-ca', pki.caFile];
-      const { child, port: proxyPort } = await launch(engine.root, [
-        ...args,
-        '--resolve',
-        `${HOST}=127.0.0.1`,
-      ]);
-      engine.child = child;
+      engine.loupe = await startEngine(engine.root, [...args, '--resolve', `${HOST}=127.0.0.1`]);
       const ca = readFileSync(join(dataDir, 'ca.pem'), 'utf8');
-      engine.session = await h2ViaProxy(proxyPort, `${HOST}:${port}`, ca);
+      engine.session = await h2ViaProxy(engine.loupe.port, `${HOST}:${port}`, ca);
       // Warm up: the upstream session, the JIT, the body store.
       await download(engine, false);
       await rate(engine, 1, false);
@@ -249,15 +172,9 @@ async function main(): Promise<void> {
   } finally {
     for (const engine of engines) {
       engine.session?.destroy();
-      if (engine.child && engine.child.exitCode === null) {
-        const exited = new Promise((r) => engine.child!.once('exit', r));
-        engine.child.kill('SIGINT');
-        await exited;
-      }
-      if (engine.worktree) {
-        execFileSync('git', ['-C', ROOT, 'worktree', 'remove', '--force', engine.root]);
-      }
+      await engine.loupe?.stop('SIGINT');
     }
+    removeWorktrees(engines);
     await cleanup();
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   }

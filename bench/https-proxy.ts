@@ -8,14 +8,19 @@
  *    connection (through a fresh Loupe); plus LeafMinter's mint + secure context alone;
  * 2. cached host: new TLS connections (no keep-alive, no session resumption) to a host Loupe
  *    already has a leaf for: handshakes per second with 8 concurrent clients, and TTFB;
- * 3. requests per second with 50 concurrent keep-alive HTTPS clients and 1 KiB bodies;
- * 4. one 50 MiB HTTPS download, MiB/s.
+ * 3. requests per second with 50 concurrent keep-alive HTTPS clients and 1 KiB bodies, and the
+ *    Loupe process's CPU per 10,000 requests;
+ * 4. one 50 MiB HTTPS download, MiB/s and Loupe's CPU per MiB.
  *
  * The upstream serves a certificate per SNI name from its own test CA, minted before timing.
- * Each figure is the median over rounds; direct and Loupe alternate within a round. The machine
- * is shared and noisy: read the ratios.
+ * Each figure is the median over rounds; direct and Loupe alternate within a round, the order
+ * reversed every other round. The machine is shared and noisy: read the ratios.
  *
- *   npm run bench:https      (or: node --import tsx bench/https-proxy.ts [seconds])
+ * Loupe is this checkout's `bin/loupe.js`, or with `--engine SPEC` (repeatable) an engine from a
+ * source tree each (`.`, a directory or a git revision: see engines.ts); with two or more, each
+ * is also set against the first.
+ *
+ *   npm run bench:https  (or: node --import tsx bench/https-proxy.ts [seconds [rounds]] [--engine SPEC]…)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
@@ -29,11 +34,25 @@ import { startHeadless, type HeadlessProcess } from '../src-main/test-support/he
 import { pump } from '../src-main/test-support/payloads';
 import { cleanup } from '../src-main/test-support/servers';
 import { connectTunnel, httpsUpstream, testPki } from '../src-main/test-support/tls';
+import {
+  engineArgs,
+  engineSource,
+  fmt,
+  median,
+  ratio,
+  removeWorktrees,
+  startEngine,
+  withCpu,
+  type EngineSource,
+} from './engines';
 
+const { engines: ENGINES, rest: ARGS } = engineArgs(process.argv.slice(2));
 /** Seconds of load per round for the keep-alive throughput. */
-const SECONDS = Number(process.argv[2] ?? 3);
+const SECONDS = Number(ARGS[0] ?? 3);
 const ROUNDS = 5;
-const THROUGHPUT_ROUNDS = 3;
+/** Rounds of the keep-alive throughput and of the download. */
+const THROUGHPUT_ROUNDS = Number(ARGS[1] ?? 3);
+const DOWNLOAD_ROUNDS = Number(ARGS[1] ?? 5);
 const NEW_HOSTS = 200;
 const MINTS = 1000;
 const CONCURRENCY = 50;
@@ -42,6 +61,7 @@ const HANDSHAKE_SECONDS = 1.5;
 const CACHED_SAMPLES = 100;
 const BODY = Buffer.alloc(1024, 'x');
 const BIG = 50 * 1024 * 1024;
+const BIG_MIB = BIG / 1024 / 1024;
 
 const DOMAIN = 'bench.loupe.test';
 const newHost = (i: number): string => `n${i}.${DOMAIN}`;
@@ -146,12 +166,6 @@ async function freshConnection(route: Route, host: string): Promise<number> {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 /** Runs `work` in `clients` concurrent loops for `seconds`; resolves with completions per s. */
 async function rate(
   clients: number,
@@ -192,31 +206,57 @@ function mintCost(minter: LeafMinter): [number, number] {
   return [(performance.now() - start) / MINTS, median(samples)];
 }
 
-interface Row {
-  measure: string;
-  direct: number[];
-  loupe: number[];
-  lowerIsBetter: boolean;
+/** One Loupe under test: where it runs from, its data directory and arguments, its process. */
+interface Engine {
+  name: string;
+  source?: EngineSource;
+  dataDir: string;
+  args: string[];
+  loupe?: HeadlessProcess;
+  startupMs: number[];
 }
 
-function printTable(rows: Row[], mint: [number, number], startupMs: number[]): void {
-  const fmt = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
-  console.log('| measure | direct | through Loupe | Loupe / direct (median; per-round range) |');
-  console.log('| --- | --- | --- | --- |');
-  for (const row of rows) {
-    const ratios = row.loupe.map((p, i) => p / row.direct[i]!);
-    const range = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+/** A measure's figures per round: `values[0]` direct's, then each engine's in order. */
+interface Row {
+  measure: string;
+  values: number[][];
+  lowerIsBetter: boolean;
+  /** Loupe's own cost: no direct figure. */
+  cpu?: boolean;
+}
+
+function row(measure: string, targets: number, lowerIsBetter: boolean, cpu = false): Row {
+  return { measure, values: Array.from({ length: targets }, () => []), lowerIsBetter, cpu };
+}
+
+function printTable(rows: Row[], engines: Engine[], mint: [number, number]): void {
+  const others = engines.slice(1);
+  console.log(
+    `| measure | direct | ${engines.map((e) => `${e.name}: value, / direct (per-round range)`).join(' | ')}` +
+      `${others.map((e) => ` | ${e.name} / ${engines[0]!.name}`).join('')} |`,
+  );
+  console.log(
+    `| --- | --- |${engines.map(() => ' --- |').join('')}${others.map(() => ' --- |').join('')}`,
+  );
+  for (const { measure, values, lowerIsBetter, cpu } of rows) {
+    const [direct, first, ...rest] = values as [number[], number[], ...number[][]];
+    const cells = [
+      cpu ? '—' : fmt(median(direct)),
+      ...[first, ...rest].map((v) =>
+        cpu ? fmt(median(v)) : `${fmt(median(v))}: ${ratio(v, direct)}`,
+      ),
+      ...rest.map((v) => ratio(v, first)),
+    ];
     console.log(
-      `| ${row.measure} | ${fmt(median(row.direct))} | ${fmt(median(row.loupe))} | ` +
-        `${(median(row.loupe) / median(row.direct)).toFixed(2)} (${range}; ` +
-        `${row.lowerIsBetter ? 'lower' : 'higher'} is better) |`,
+      `| ${measure} (${lowerIsBetter ? 'lower' : 'higher'} is better) | ${cells.join(' | ')} |`,
     );
   }
   console.log(
     `\nLeafMinter mint + createSecureContext, ${MINTS} names: ${mint[0].toFixed(3)} ms mean, ` +
       `${mint[1].toFixed(3)} ms median`,
   );
-  console.log(`loupe headless start to listening: ${fmt(median(startupMs))} ms median`);
+  for (const e of engines)
+    console.log(`${e.name}: start to listening ${fmt(median(e.startupMs))} ms median`);
 }
 
 async function main(): Promise<void> {
@@ -244,132 +284,156 @@ async function main(): Promise<void> {
 
   const mint = mintCost(new LeafMinter(pki.ca, { cacheSize: MINTS * 2 }));
 
-  const dataDir = mkdtempSync(join(tmpdir(), 'loupe-bench-https-'));
-  const args = ['--port', '0', '--data-dir', dataDir, '--upstream-ca', pki.caFile];
-  for (const name of names) args.push('--resolve', `${name}=127.0.0.1`);
-  const startupMs: number[] = [];
-  const launch = async (): Promise<HeadlessProcess> => {
+  const engines: Engine[] = [];
+  const launch = async (engine: Engine): Promise<Route> => {
     const t = performance.now();
-    const loupe = await startHeadless(args);
-    startupMs.push(performance.now() - t);
-    return loupe;
+    const { source, args } = engine;
+    engine.loupe = source ? await startEngine(source.root, args) : await startHeadless(args);
+    engine.startupMs.push(performance.now() - t);
+    const ca = readFileSync(join(engine.dataDir, 'ca.pem'), 'utf8');
+    return loupeRoute(engine.loupe.port, port, ca);
+  };
+  const stop = async (engine: Engine): Promise<void> => {
+    await engine.loupe?.stop('SIGINT');
+    engine.loupe = undefined;
   };
   const direct = directRoute(port, upstreamCa);
-  let loupe: HeadlessProcess | undefined;
   const agents: https.Agent[] = [];
   try {
+    for (const spec of ENGINES.length ? ENGINES : [undefined]) {
+      const source = spec === undefined ? undefined : engineSource(spec);
+      const dataDir = mkdtempSync(join(tmpdir(), 'loupe-bench-https-'));
+      const args = ['--port', '0', '--data-dir', dataDir, '--upstream-ca', pki.caFile];
+      for (const name of names) args.push('--resolve', `${name}=127.0.0.1`);
+      engines.push({ name: source?.name ?? 'loupe', source, dataDir, args, startupMs: [] });
+    }
+    const count = engines.length + 1;
+    /** Target indexes (0 direct, then the engines) in turn, reversed every other round. */
+    const turns = (round: number): number[] => {
+      const order = Array.from({ length: count }, (_, i) => i);
+      return round % 2 ? order.reverse() : order;
+    };
     const rows: Row[] = [];
 
     // 1. New hosts, a fresh Loupe per round (its CA is created by the first and then reused).
-    const newRow: Row = {
-      measure: `new host: TTFB, ms (median of ${NEW_HOSTS} names)`,
-      direct: [],
-      loupe: [],
-      lowerIsBetter: true,
-    };
+    const newRow = row(`new host: TTFB, ms (median of ${NEW_HOSTS} names)`, count, true);
     for (let r = 0; r < ROUNDS; r++) {
-      loupe = await launch();
-      const route = loupeRoute(loupe.port, port, readFileSync(join(dataDir, 'ca.pem'), 'utf8'));
-      // One request to a name outside the set warms the fresh process (JIT, upstream trust).
-      await freshConnection(route, warmHost(r));
+      const routes = [direct];
+      for (const engine of engines) {
+        const route = await launch(engine);
+        // One request to a name outside the set warms the fresh process (JIT, upstream trust).
+        await freshConnection(route, warmHost(r));
+        routes.push(route);
+      }
       await freshConnection(direct, warmHost(ROUNDS));
-      newRow.direct.push(await newHostsMs(direct));
-      newRow.loupe.push(await newHostsMs(route));
-      await loupe.stop('SIGINT');
-      loupe = undefined;
+      for (const i of turns(r)) newRow.values[i]!.push(await newHostsMs(routes[i]!));
+      for (const engine of engines) await stop(engine);
     }
     rows.push(newRow);
 
-    loupe = await launch();
-    const proxied = loupeRoute(loupe.port, port, readFileSync(join(dataDir, 'ca.pem'), 'utf8'));
-    const routes = [direct, proxied];
+    // From here each measure starts every Loupe afresh (an empty session): every flow of a
+    // measure stays in the session, and a larger heap would weigh on the next measure.
+    let routes: Route[] = [];
+    let pids: (number | undefined)[] = [];
+    const fresh = async (): Promise<void> => {
+      routes = [direct];
+      for (const engine of engines) {
+        await stop(engine);
+        routes.push(await launch(engine));
+      }
+      pids = [undefined, ...engines.map((e) => e.loupe!.child.pid!)];
+    };
 
     // 2. New connections to a host Loupe has already minted for.
-    const hsRate: Row = {
-      measure: `cached host: new TLS connections/s (${HANDSHAKE_CLIENTS} clients, 1 request each)`,
-      direct: [],
-      loupe: [],
-      lowerIsBetter: false,
-    };
-    const hsTtfb: Row = {
-      measure: `cached host: TTFB on a new TLS connection, ms (median of ${CACHED_SAMPLES})`,
-      direct: [],
-      loupe: [],
-      lowerIsBetter: true,
-    };
+    await fresh();
+    const hsRate = row(
+      `cached host: new TLS connections/s (${HANDSHAKE_CLIENTS} clients, 1 request each)`,
+      count,
+      false,
+    );
+    const hsTtfb = row(
+      `cached host: TTFB on a new TLS connection, ms (median of ${CACHED_SAMPLES})`,
+      count,
+      true,
+    );
     for (const route of routes) await freshConnection(route, CACHED_HOST);
     for (let r = 0; r < ROUNDS; r++) {
-      for (const route of routes) {
+      for (const i of turns(r)) {
         const samples: number[] = [];
-        for (let i = 0; i < CACHED_SAMPLES; i++)
-          samples.push(await freshConnection(route, CACHED_HOST));
-        (route === direct ? hsTtfb.direct : hsTtfb.loupe).push(median(samples));
+        for (let n = 0; n < CACHED_SAMPLES; n++)
+          samples.push(await freshConnection(routes[i]!, CACHED_HOST));
+        hsTtfb.values[i]!.push(median(samples));
         const perSecond = await rate(HANDSHAKE_CLIENTS, HANDSHAKE_SECONDS, () =>
-          freshConnection(route, CACHED_HOST),
+          freshConnection(routes[i]!, CACHED_HOST),
         );
-        (route === direct ? hsRate.direct : hsRate.loupe).push(perSecond);
+        hsRate.values[i]!.push(perSecond);
       }
     }
     rows.push(hsTtfb, hsRate);
 
     // 3. Keep-alive throughput: 50 clients, each on its own connection, kept for the run.
-    const rps: Row = {
-      measure: `req/s, ${CONCURRENCY} keep-alive clients, 1 KiB bodies (${SECONDS} s per round)`,
-      direct: [],
-      loupe: [],
-      lowerIsBetter: false,
-    };
-    const keepAlive = new Map<Route, https.Agent>();
-    for (const route of routes) {
+    await fresh();
+    const rps = row(
+      `req/s, ${CONCURRENCY} keep-alive clients, 1 KiB bodies (${SECONDS} s per round)`,
+      count,
+      false,
+    );
+    const rpsCpu = row('req/s run, Loupe CPU ms per 10,000 requests', count, true, true);
+    const keepAlive = routes.map((route) => {
       const agent = route.agent({ keepAlive: true, maxSockets: CONCURRENCY });
       agents.push(agent);
-      keepAlive.set(route, agent);
-      await rate(CONCURRENCY, 0.5, () => request(route, agent, CACHED_HOST, '/small'));
-    }
+      return agent;
+    });
+    for (const [i, route] of routes.entries())
+      await rate(CONCURRENCY, 0.5, () => request(route, keepAlive[i]!, CACHED_HOST, '/small'));
     for (let r = 0; r < THROUGHPUT_ROUNDS; r++) {
-      for (const route of routes) {
-        const agent = keepAlive.get(route)!;
-        const perSecond = await rate(CONCURRENCY, SECONDS, () =>
-          request(route, agent, CACHED_HOST, '/small'),
+      for (const i of turns(r)) {
+        let done = 0;
+        const [perSecond, cpu] = await withCpu(pids[i], () =>
+          rate(CONCURRENCY, SECONDS, async () => {
+            await request(routes[i]!, keepAlive[i]!, CACHED_HOST, '/small');
+            done++;
+          }),
         );
-        (route === direct ? rps.direct : rps.loupe).push(perSecond);
+        rps.values[i]!.push(perSecond);
+        rpsCpu.values[i]!.push((cpu / done) * 10_000);
       }
     }
-    rows.push(rps);
+    rows.push(rps, rpsCpu);
 
     // 4. One 50 MiB download at a time on a kept-alive connection.
-    const big: Row = {
-      measure: '50 MiB HTTPS download, MiB/s',
-      direct: [],
-      loupe: [],
-      lowerIsBetter: false,
-    };
-    const single = new Map<Route, https.Agent>();
-    for (const route of routes) {
+    await fresh();
+    const big = row('50 MiB HTTPS download, MiB/s', count, false);
+    const bigCpu = row('50 MiB HTTPS download, Loupe CPU ms per MiB', count, true, true);
+    const single = routes.map((route) => {
       const agent = route.agent({ keepAlive: true, maxSockets: 1 });
       agents.push(agent);
-      single.set(route, agent);
-      await request(route, agent, CACHED_HOST, '/small');
-    }
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const route of routes) {
-        const t = performance.now();
-        const { bytes } = await request(route, single.get(route)!, CACHED_HOST, '/big');
-        if (bytes !== BIG) throw new Error(`${route.name}: got ${bytes} of ${BIG} bytes`);
-        (route === direct ? big.direct : big.loupe).push(
-          BIG / 1024 / 1024 / ((performance.now() - t) / 1000),
-        );
+      return agent;
+    });
+    for (const [i, route] of routes.entries())
+      await request(route, single[i]!, CACHED_HOST, '/small');
+    for (let r = 0; r < DOWNLOAD_ROUNDS; r++) {
+      for (const i of turns(r)) {
+        const [seconds, cpu] = await withCpu(pids[i], async () => {
+          const t = performance.now();
+          const { bytes } = await request(routes[i]!, single[i]!, CACHED_HOST, '/big');
+          if (bytes !== BIG) throw new Error(`${routes[i]!.name}: got ${bytes} of ${BIG} bytes`);
+          return (performance.now() - t) / 1000;
+        });
+        big.values[i]!.push(BIG_MIB / seconds);
+        bigCpu.values[i]!.push(cpu / BIG_MIB);
       }
     }
-    rows.push(big);
+    rows.push(big, bigCpu);
 
-    printTable(rows, mint, startupMs);
+    printTable(rows, engines, mint);
     console.log(`bench run: ${((performance.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     for (const agent of agents) agent.destroy();
-    await loupe?.stop('SIGINT');
+    for (const engine of engines) await stop(engine);
+    removeWorktrees(engines.flatMap((e) => (e.source ? [e.source] : [])));
     await cleanup();
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const engine of engines) rmSync(engine.dataDir, { recursive: true, force: true });
   }
 }
 
