@@ -147,6 +147,26 @@ describe('request head limit', () => {
     const done = await h.waitFor(2);
     expect(done[1]!.request.url).toBe(`http://127.0.0.1:${port}/second`);
   });
+
+  // Later heads are seen from the parser's own reads there, not from a 'data' listener.
+  it('answers 408 to a later head that stalls on a decrypted HTTP/1.1 connection', async () => {
+    const up = await httpsUpstream(origin, (_req, res) => res.end('first'));
+    const h = await intercepting({ headersTimeoutMs: 300 });
+    const { socket } = await tlsThroughProxy(h.proxy.port, `api.test:${up.port}`, {
+      ca: loupe.ca.certPem,
+      servername: 'api.test',
+      ALPNProtocols: ['http/1.1'],
+    });
+    const answered = heard(socket, 'first');
+    socket.write('GET / HTTP/1.1\r\nHost: api.test\r\n\r\n');
+    await answered;
+    const rest = untilClosed(socket);
+    socket.write('GET /second HTTP/1.1\r\nHost: api.test\r\nX-Slow: ');
+    expect(await rest).toMatch(/^HTTP\/1\.1 408 /);
+    const done = await h.waitFor(2);
+    // Named from the head's own bytes, read after the first exchange.
+    expect(done[1]!.request.url).toMatch(/\/second$/);
+  });
 });
 
 describe('connections that never ask for anything', () => {

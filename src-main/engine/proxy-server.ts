@@ -18,6 +18,7 @@ import { headTimeoutError } from './errors';
 import { rawTextResponse, toPairs } from './headers';
 import type { Exchange } from './hooks';
 import { forward } from './http-exchange';
+import { watchReads, type OnRead } from './http1-reads';
 import { localPage, MAGIC_HOST, type LocalResponse } from './local-page';
 import { relayDecrypted, type ActiveConnection, type TlsDeps, type TlsOrigin } from './intercept';
 import { handleConnect, handleDirectTls } from './tunnel';
@@ -83,7 +84,7 @@ export class ProxyServer {
           socket.unshift(chunk);
           if (looksLikeHttp(chunk)) {
             this.tlsHttp.emit('connection', socket);
-            limits.timeHeads();
+            limits.timeHeads(chunk);
             socket.resume();
           } else {
             limits.release();
@@ -234,7 +235,7 @@ export class ProxyServer {
       }
       this.http.emit('connection', socket);
       // The chunk just read is the first of a head.
-      this.limit(socket, () => closeQuietly(socket)).timeHeads();
+      this.limit(socket, () => closeQuietly(socket)).timeHeads(chunk);
       socket.resume();
     });
   }
@@ -663,6 +664,7 @@ class ConnectionLimits {
   /** The start of the head being timed; undefined while no head is. */
   private head: Buffer[] | undefined;
   private headSize = 0;
+  private stopReads: (() => void) | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -680,10 +682,12 @@ class ConnectionLimits {
     this.arm(this.limits.firstRequestTimeoutMs, () => this.expire());
   }
 
-  /** HTTP/1: times each head from its first byte, read while nothing is in flight. */
-  timeHeads(): void {
-    // Added after the HTTP server's own listener, so a head it completes is admitted first.
-    this.socket.on('data', this.onData);
+  /**
+   * HTTP/1: times each head from its first byte, read while nothing is in flight. `first` is
+   * the read the HTTP server was given the socket with (see watchReads).
+   */
+  timeHeads(first: Buffer): void {
+    if (!this.released) this.stopReads = watchReads(this.socket, first, this.onRead);
   }
 
   admit(req: IncomingMessage, res: ServerResponse): boolean {
@@ -706,7 +710,8 @@ class ConnectionLimits {
   release(): void {
     this.released = true;
     clearTimeout(this.timer);
-    this.socket.removeListener('data', this.onData);
+    this.stopReads?.();
+    this.stopReads = undefined;
   }
 
   /** Nothing in flight: no response still to send, no request body still to read. */
@@ -719,7 +724,8 @@ class ConnectionLimits {
     if (this.idle() && !this.head) this.arm(this.limits.keepAliveTimeoutMs, () => this.expire());
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** A read of the connection: bytes while nothing is in flight start or continue a head. */
+  private readonly onRead: OnRead = (bytes) => {
     if (!this.idle()) return;
     if (!this.head) {
       this.head = [];
@@ -732,7 +738,7 @@ class ConnectionLimits {
       });
     }
     if (this.headSize < HEAD_SAMPLE) {
-      const kept = chunk.subarray(0, HEAD_SAMPLE - this.headSize);
+      const kept = bytes().subarray(0, HEAD_SAMPLE - this.headSize);
       this.head.push(kept);
       this.headSize += kept.length;
     }
